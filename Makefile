@@ -1,0 +1,58 @@
+# One entry point for everything. `make test` works on a fresh machine: it builds
+# the virtualenv (the same .venv that `pulumi up` uses, see Pulumi.yaml), installs
+# Debian's Chromium for the browser tests, and runs the whole suite.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Browser tests drive Debian's Chromium; Playwright's own browser download
+# cannot work offline, so it is never used.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help preview up destroy test check lint format typecheck bench chromium clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+chromium:  ## install Debian's Chromium for the browser tests (needs root or sudo)
+	@test -x $(CHROMIUM) || $(SUDO) apt-get install -y --no-install-recommends chromium \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+
+preview: $(STAMP)  ## offline: label sample images in your browser, no AWS account needed
+	$(PY) -m scripts.preview $(ARGS)
+
+up: $(STAMP)  ## deploy the stack (needs the Pulumi CLI and AWS credentials)
+	pulumi up $(ARGS)
+
+destroy:  ## remove the stack (the bucket must be empty unless forceDestroy is set)
+	pulumi destroy $(ARGS)
+
+test: $(STAMP) chromium  ## install everything and run the whole test suite
+	$(PY) -m pytest $(ARGS)
+
+lint: $(STAMP)  ## ruff lint and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)  ## apply ruff's formatting and safe fixes
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+typecheck: $(STAMP)  ## mypy on the packages that ship
+	$(PY) -m mypy
+
+check: lint typecheck test  ## the one gate: lint, types, tests
+
+bench: $(STAMP) chromium  ## run every benchmark and print the figures for benchmarks/README.md
+	$(PY) -m benchmarks $(ARGS)
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis test-artifacts
