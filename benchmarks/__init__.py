@@ -1,0 +1,1 @@
+"""Benchmark programs (not timed tests). Run them all with ``make bench``."""

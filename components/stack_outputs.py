@@ -1,0 +1,53 @@
+"""The stack's outputs: one list of names, shared by ``__main__.py`` and ``scripts/``.
+
+The program exports exactly these keys; scripts read them back from
+``pulumi stack output --json`` (or a file holding the same JSON). No Pulumi import
+here, so scripts can use it without loading the Pulumi SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from handlers.rig import Rig, RigError, load_rig
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    bucket_name: str
+    template_s3_uri: str
+    component_url: str
+    cdn_domain_name: str
+    pre_annotation_lambda_arn: str
+    post_annotation_lambda_arn: str
+    ground_truth_role_arn: str
+    #: Exported as the whole rig object, so scripts on any machine see the deployed rig.
+    rig: Rig
+    region: str
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], source: str = "stack outputs") -> StackOutputs:
+        """Pick the known keys out of ``values``; a missing or empty one is named in the error."""
+        missing = [name for name in OUTPUT_NAMES if not values.get(name)]
+        if missing:
+            raise ValueError(
+                f"{source}: missing {', '.join(missing)} — is this a pose-labeling stack"
+                " that has been deployed with `pulumi up`?"
+            )
+        plain = {name: str(values[name]) for name in OUTPUT_NAMES if name != "rig"}
+        try:
+            rig_value = values["rig"]
+            rig = (
+                Rig.parse(rig_value, source=f"{source}: rig")
+                if isinstance(rig_value, dict)
+                else load_rig(str(rig_value))
+            )
+        except RigError as exc:
+            raise ValueError(str(exc)) from exc
+        return cls(**plain, rig=rig)
+
+
+#: Every output the stack exports, in the order DESIGN.md lists them.
+OUTPUT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(StackOutputs))
