@@ -832,7 +832,12 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       const pairs = this.#mirrorPairs();
       if (!s) return this.#say("Select a skeleton first.");
       if (!pairs.length) return this.#say("This rig has no left/right pairs.");
-      this.#mutate(() => { this.#swapPairs(s, pairs); });
+      this.#mutate(() => {
+        this.#swapPairs(s, pairs);
+        const sel = this.#state.selection;
+        const m = sel && sel.skel === s.id && sel.label && this.#classes[this.#byLabel.get(sel.label)].mirror;
+        if (m) sel.label = m; // the selection follows its point
+      });
       return this.#say(`Mirrored the left/right labels of ${s.name}.`);
     }
     #swapSelected() {
@@ -1239,7 +1244,15 @@ label.check{display:inline-flex;gap:4px;align-items:center}
         }
         return card;
       });
+      // Rebuilding drops focus; give it back to the same control so keyboard use goes on.
+      const f = this.shadowRoot.activeElement;
+      const key = f && ui.cards.contains(f) && [f.dataset.act, f.closest(".card").dataset.skel, f.dataset.label];
       ui.cards.replaceChildren(...cards);
+      if (key) {
+        const same = [...ui.cards.querySelectorAll("[data-act]")].find((c) =>
+          c.dataset.act === key[0] && c.closest(".card").dataset.skel === key[1] && c.dataset.label === key[2]);
+        (same || ui.stage).focus({ preventScroll: true });
+      }
     }
 
     #setMode(mode) {
