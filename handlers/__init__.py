@@ -1,5 +1,50 @@
 """Ground Truth Lambda handlers and the annotation model they share with the scripts.
 
 Deployed as-is inside the Lambda archive, so everything here uses only the
-standard library and boto3 (both present in the Lambda Python runtime).
+standard library and boto3 (both present in the Lambda Python runtime), and
+boto3 is imported only when S3 must be read or written.
+
+Public API (import from the module; nothing is re-exported here, so that
+``import handlers.post_annotation`` stays cheap):
+
+``handlers.rig``
+    ``Rig`` (``.parse``, ``.labels``, ``.index``, ``.sigma``, ``.mirror_pairs``),
+    ``load_rig``, ``load_deployed_rig``, ``COCO_SIGMAS``, ``DEFAULT_SIGMA``, ``RigError``.
+``handlers.skeleton``
+    ``Visibility`` (COCO 0/1/2; missing means 2), ``Keypoint``, ``Skeleton``
+    (``.parse``, ``.to_jsonable``, ``.points``, ``.bbox``), ``parse_skeletons``
+    (liberal: skeletons + ``FieldError`` list), ``load_skeletons`` (strict: raises
+    ``AnnotationError``), ``skeletons_to_jsonable``, ``same_annotations``
+    (normalised comparison behind ``was_modified``), ``FieldError``, ``AnnotationError``.
+``handlers.oks``
+    ``oks(a, b, rig)``, ``sigma(label, rig)``, ``sigmas(rig)`` (pycocotools' ``kpt_oks_sigmas``).
+``handlers.coco``
+    ``coco_category(rig)``, ``coco_annotation(skeleton, rig, annotation_id=, image_id=)``,
+    ``coco_keypoints``, ``coco_bbox``, ``skeleton_from_coco``, ``skeleton_from_coco_keypoints``.
+``handlers.assignment``
+    ``min_cost_assignment(cost)`` (Hungarian algorithm).
+``handlers.consolidation``
+    ``consolidate(answers, rig)`` -> ``Consolidation`` (skeletons, ``Agreement``,
+    members), ``median``.
+``handlers.qa``
+    ``check_skeletons(skeletons, rig, width, height)`` -> ``QaFlag`` list.
+``handlers.submission``
+    ``parse_answer(content, worker_id=, field=, rig=)`` -> ``WorkerAnswer``;
+    ``s3_uri_from_url``; ``SUBMISSION_FIELDS``.
+``handlers.label``
+    ``ConsolidatedLabel`` (``.parse``, ``.to_jsonable``, ``.usable``, ``.image_size``),
+    ``WorkerResult``, ``build_label(dataset_object_id, answers, ...)``, ``LABEL_FIELDS``.
+``handlers.output_manifest``
+    ``parse_output_manifest_line(line, label_attribute_name=, rig=)`` ->
+    ``OutputManifestLine`` (``.label``, ``.metadata``: ``LabelMetadata``, both spellings),
+    ``label_attribute_names``.
+``handlers.groundtruth``
+    The wire protocol: ``PreAnnotationRequest``, ``PostAnnotationRequest``,
+    ``read_payload`` (``s3Uri`` or inline ``content``), ``DatasetObject``,
+    ``pre_annotation_response``, ``consolidation_response``, ``s3_client``.
+``handlers.overflow``
+    Keeping the response under Lambda's 6 MB: ``fit_response``, ``restore_overflow``.
+``handlers.pre_annotation`` / ``handlers.post_annotation``
+    ``lambda_handler(event, context)``; the post handler also takes ``s3=`` (a
+    boto3 S3 client) so tests and the offline preview inject their own.
 """

@@ -1,0 +1,83 @@
+"""Object keypoint similarity (OKS) between two skeletons.
+
+COCO's definition (``computeOks`` in pycocotools): for each keypoint labeled in
+both skeletons, ``exp(-d² / (2 · s² · κ²))`` with ``κ = 2·sigma`` and ``s²`` the
+object's area, averaged. COCO compares a prediction with a ground truth and
+takes the area from the ground truth; here the two skeletons are peers (two
+workers, or a worker and the consensus), so:
+
+- the area is the mean of the two skeletons' keypoint bounding-box areas
+  (COCO's segmentation areas do not exist for keypoint-only labels), at least
+  :data:`MIN_AREA` so that a one-point skeleton does not divide by zero;
+- a keypoint labeled in only one of the two counts as 0 similarity, so a
+  disagreement about whether a joint is there lowers the score;
+- sigma comes from the rig, or, without a rig, from COCO for COCO's 17 labels and
+  :data:`~handlers.rig.DEFAULT_SIGMA` for any other label.
+"""
+
+from __future__ import annotations
+
+import math
+
+from handlers.rig import COCO_SIGMAS, DEFAULT_SIGMA, Rig
+from handlers.skeleton import Skeleton
+
+#: Smallest area (pixels²) used for the scale ``s²``.
+MIN_AREA = 1.0
+
+# 1 / (8·sigma²) per label; exp(-d² · this / area) is one keypoint's similarity.
+_NO_RIG_SCALE = {label: 1.0 / (8.0 * s * s) for label, s in COCO_SIGMAS.items()}
+_DEFAULT_SCALE = 1.0 / (8.0 * DEFAULT_SIGMA * DEFAULT_SIGMA)
+_RIG_SCALES: dict[int, tuple[Rig, dict[str, float]]] = {}
+
+
+def sigma(label: str, rig: Rig | None = None) -> float:
+    """The OKS sigma used for ``label``."""
+    if rig is not None and label in rig:
+        return rig.sigma(label)
+    return COCO_SIGMAS.get(label, DEFAULT_SIGMA)
+
+
+def sigmas(rig: Rig) -> list[float]:
+    """The rig's sigmas in rig order: pycocotools' ``kpt_oks_sigmas``."""
+    return [k.sigma for k in rig.keypoints]
+
+
+def area(skeleton: Skeleton) -> float:
+    """Area of the bounding box of the labeled keypoints (0 when fewer than two)."""
+    box = skeleton.bbox()
+    return 0.0 if box is None else box[2] * box[3]
+
+
+def oks(
+    a: Skeleton, b: Skeleton, rig: Rig | None = None, *, scale_area: float | None = None
+) -> float:
+    """Similarity of two skeletons in [0, 1]; 0 when neither has a labeled keypoint."""
+    pa = {k.label: k for k in a.keypoints if k.visibility}
+    pb = {k.label: k for k in b.keypoints if k.visibility}
+    count = len(pa.keys() | pb.keys())
+    if not count:
+        return 0.0
+    if scale_area is None:
+        scale_area = (area(a) + area(b)) / 2.0
+    inv_area = 1.0 / max(scale_area, MIN_AREA)
+    scales = _scales(rig)
+    total = 0.0
+    exp = math.exp
+    for label, p in pa.items():
+        q = pb.get(label)
+        if q is not None:
+            dx = p.x - q.x
+            dy = p.y - q.y
+            total += exp(-(dx * dx + dy * dy) * scales.get(label, _DEFAULT_SCALE) * inv_area)
+    return total / count
+
+
+def _scales(rig: Rig | None) -> dict[str, float]:
+    if rig is None:
+        return _NO_RIG_SCALE
+    cached = _RIG_SCALES.get(id(rig))
+    if cached is None or cached[0] is not rig:
+        cached = (rig, {k.label: 1.0 / (8.0 * k.sigma * k.sigma) for k in rig.keypoints})
+        _RIG_SCALES[id(rig)] = cached
+    return cached[1]

@@ -1,0 +1,287 @@
+"""One worker's answer: the fields the labeling component submits (DESIGN.md).
+
+The contract says every value is a string: ``updated_annotations`` and
+``original_annotations`` (JSON lists of skeletons), ``image_s3_uri``,
+``image_name``, ``image_width``, ``image_height``, ``no_changes_needed``
+(``"true"``/``"false"``) and ``total_time_in_seconds``. What else is accepted,
+always with a ``warning`` in the errors:
+
+- a value that is already a list, boolean or number;
+- ``original_annotations`` of ``""``, ``"null"`` or missing (the public
+  component sends the first two) as ``[]``;
+- a presigned HTTPS ``image_s3_uri`` (the public component sends
+  ``imgSrc``): the query string is removed and an S3 URL becomes ``s3://``;
+  an ``image_name`` ending in ``?X-Amz-…`` loses the query string;
+- ``no_changes_needed`` as ``"True"``, ``"on"`` (an HTML checkbox) or missing
+  (read as false).
+
+Rejected (level ``error``): ``updated_annotations`` missing or not JSON (the
+whole answer is unusable and kept raw), keypoints that fail validation (left
+out; the raw answer is kept), image sizes that are not positive integers and
+times that are not non-negative numbers (read as unknown).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from handlers.rig import Rig
+from handlers.skeleton import (
+    FieldError,
+    Skeleton,
+    decode_json_list,
+    json_problem,
+    parse_skeletons,
+    show_value,
+)
+
+#: The fields of the worker-submission contract.
+SUBMISSION_FIELDS = (
+    "updated_annotations",
+    "original_annotations",
+    "image_s3_uri",
+    "image_name",
+    "image_width",
+    "image_height",
+    "no_changes_needed",
+    "total_time_in_seconds",
+)
+
+_TRUE = frozenset(("true", "on", "yes", "1"))
+_FALSE = frozenset(("false", "off", "no", "0", ""))
+_S3_HOST = re.compile(
+    r"(?P<bucket>[a-z0-9][a-z0-9.\-]*)\.s3(?:[.\-](?:dualstack\.)?[a-z0-9\-]+)?\.amazonaws\.com"
+)
+_S3_PATH_HOST = re.compile(r"s3(?:[.\-](?:dualstack\.)?[a-z0-9\-]+)?\.amazonaws\.com")
+
+
+@dataclass(slots=True)
+class WorkerAnswer:
+    worker_id: str
+    #: None when the answer could not be used at all.
+    updated_annotations: list[Skeleton] | None
+    original_annotations: list[Skeleton] | None = None
+    image_s3_uri: str | None = None
+    image_name: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+    no_changes_needed: bool = False
+    total_time_in_seconds: float | None = None
+    #: Problems found, with field paths under ``field_prefix`` (``workers[0].x``).
+    errors: list[FieldError] = field(default_factory=list)
+    #: Fields outside the contract (a template's own extra inputs), passed through.
+    other_fields: dict[str, Any] | None = None
+    #: The answer as received; kept in the output whenever something was rejected.
+    raw: Any = None
+
+    @property
+    def usable(self) -> bool:
+        return self.updated_annotations is not None
+
+    @property
+    def rejected_something(self) -> bool:
+        return any(e.level == "error" for e in self.errors)
+
+
+def parse_answer(
+    content: Any, *, worker_id: str = "", field: str = "workers[0]", rig: Rig | None = None
+) -> WorkerAnswer:
+    """Decode and validate one answer (``annotationData.content``, a JSON string or object)."""
+    errors: list[FieldError] = []
+    answer: Any = content
+    if isinstance(content, str):
+        decoded = _decode_answer(content, field, errors)
+        if decoded is None:
+            return WorkerAnswer(worker_id, None, errors=errors, raw=content)
+        answer = decoded
+    if not isinstance(answer, dict):
+        errors.append(FieldError(field, f"expected the answer object, got {show_value(answer)}"))
+        return WorkerAnswer(worker_id, None, errors=errors, raw=content)
+
+    where = f"{field}.updated_annotations"
+    updated: list[Skeleton] | None = None
+    if "updated_annotations" not in answer:
+        foreign = ", ".join(sorted(answer)[:5]) or "nothing"
+        errors.append(
+            FieldError(
+                where,
+                f"missing: this is not a pose-labeling answer (it has {show_value(foreign)}); "
+                "is the job using this project's worker template?",
+            )
+        )
+    else:
+        decoded_updated = decode_json_list(answer["updated_annotations"], where, errors)
+        if decoded_updated is not None:
+            updated, problems = parse_skeletons(decoded_updated, where, rig)
+            errors.extend(problems)
+            if not isinstance(decoded_updated, list):
+                updated = None
+
+    where = f"{field}.original_annotations"
+    original: list[Skeleton] | None = None
+    if "original_annotations" not in answer:
+        errors.append(FieldError(where, "missing; read as no annotations ([])", "warning"))
+        original = []
+    else:
+        decoded_original = decode_json_list(
+            answer["original_annotations"], where, errors, empty_means_none=True
+        )
+        if decoded_original is not None:
+            original, problems = parse_skeletons(decoded_original, where, rig)
+            errors.extend(problems)
+            if not isinstance(decoded_original, list):
+                original = None
+
+    result = WorkerAnswer(
+        worker_id,
+        updated,
+        original,
+        image_s3_uri=_image_uri(answer.get("image_s3_uri"), f"{field}.image_s3_uri", errors),
+        image_name=_image_name(answer.get("image_name"), f"{field}.image_name", errors),
+        image_width=_size(answer, "image_width", field, errors),
+        image_height=_size(answer, "image_height", field, errors),
+        no_changes_needed=_flag(answer, "no_changes_needed", field, errors),
+        total_time_in_seconds=_seconds(answer, "total_time_in_seconds", field, errors),
+        errors=errors,
+    )
+    if len(answer) > len(SUBMISSION_FIELDS) or not answer.keys() <= set(SUBMISSION_FIELDS):
+        result.other_fields = {k: v for k, v in answer.items() if k not in SUBMISSION_FIELDS}
+    if updated is None or result.rejected_something:
+        result.raw = content
+    return result
+
+
+def _decode_answer(text: str, field: str, errors: list[FieldError]) -> Any:
+    """``annotationData.content``: a JSON object in a string."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        errors.append(
+            FieldError(field, f"the answer is not valid JSON ({json_problem(exc, text)})")
+        )
+        return None
+
+
+def s3_uri_from_url(url: str) -> str | None:
+    """``s3://bucket/key`` for an S3 HTTPS URL (virtual-hosted or path style), else None."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = unquote(parts.path)
+    match = _S3_HOST.fullmatch(host)
+    if match and path.strip("/"):
+        return f"s3://{match['bucket']}/{path.lstrip('/')}"
+    if _S3_PATH_HOST.fullmatch(host):
+        bucket, _, key = path.lstrip("/").partition("/")
+        if bucket and key:
+            return f"s3://{bucket}/{key}"
+    return None
+
+
+def _image_uri(value: Any, where: str, errors: list[FieldError]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(where, f"expected a string, got {show_value(value)}; ignored"))
+        return None
+    if value.startswith(("https://", "http://")):
+        s3_uri = s3_uri_from_url(value)
+        if s3_uri is not None:
+            errors.append(
+                FieldError(where, "an HTTPS (presigned) URL; read as its s3:// URI", "warning")
+            )
+            return s3_uri
+        if "?" in value:
+            errors.append(
+                FieldError(where, "a URL with a query string; query string removed", "warning")
+            )
+            return value.split("?", 1)[0]
+    return value
+
+
+def _image_name(value: Any, where: str, errors: list[FieldError]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(where, f"expected a string, got {show_value(value)}; ignored"))
+        return None
+    if "?" in value:
+        errors.append(FieldError(where, "query string removed", "warning"))
+        value = value.split("?", 1)[0]
+    return unquote(value.rsplit("/", 1)[-1]) if "/" in value else value
+
+
+def _size(answer: dict[str, Any], key: str, field: str, errors: list[FieldError]) -> int | None:
+    where = f"{field}.{key}"
+    value = answer.get(key)
+    if value is None:
+        return None
+    if type(value) is int and value > 0:
+        errors.append(FieldError(where, "expected a string, got a number; used as is", "warning"))
+        return value
+    number = _number(value)
+    if number is None or not number.is_integer() or number <= 0:
+        errors.append(
+            FieldError(
+                where,
+                f"expected a positive whole number of pixels, got {show_value(value)}; ignored",
+            )
+        )
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(where, "expected a string, got a number; used as is", "warning"))
+    return int(number)
+
+
+def _seconds(
+    answer: dict[str, Any], key: str, field: str, errors: list[FieldError]
+) -> float | None:
+    where = f"{field}.{key}"
+    value = answer.get(key)
+    if value is None:
+        return None
+    number = _number(value)
+    if number is None or number < 0 or number > 1e9:
+        errors.append(
+            FieldError(where, f"expected a number of seconds, got {show_value(value)}; ignored")
+        )
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(where, "expected a string, got a number; used as is", "warning"))
+    return int(number) if number.is_integer() else number
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _flag(answer: dict[str, Any], key: str, field: str, errors: list[FieldError]) -> bool:
+    where = f"{field}.{key}"
+    if key not in answer:
+        errors.append(FieldError(where, "missing; read as false", "warning"))
+        return False
+    value = answer[key]
+    if value == "true" or value == "false":
+        return value == "true"
+    if isinstance(value, bool):
+        errors.append(FieldError(where, "expected a string, got a boolean; used as is", "warning"))
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        flag = value.strip().lower() in _TRUE
+        errors.append(
+            FieldError(where, f"{show_value(value)} read as {str(flag).lower()}", "warning")
+        )
+        return flag
+    errors.append(
+        FieldError(where, f'expected "true" or "false", got {show_value(value)}; read as false')
+    )
+    return False
