@@ -1,0 +1,162 @@
+"""Show a labeling job's status and label counts; wait for it to finish, or stop it.
+
+examples:
+  python -m scripts.job_status pose-20250314-093000-1f2e
+  python -m scripts.job_status pose-20250314-093000-1f2e --wait --interval 60
+  python -m scripts.job_status pose-20250314-093000-1f2e --stop
+
+Prints one "key: value" line per fact (status, counts, times, the output
+manifest once there is one, the failure reason). --wait polls with a progress
+bar on stderr until the job is Completed, Failed or Stopped, and exits 1 unless
+it Completed. --stop asks for confirmation (or takes --yes): a stopped job
+cannot be restarted, though the labels finished so far are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tqdm import tqdm
+
+from scripts import gt_limits, stack
+from scripts.aws import AwsClients
+from scripts.cli import EXIT_FAILURE, ArgumentParser, UserError, run
+
+PROG = "python -m scripts.job_status"
+FINAL_STATES = ("Completed", "Failed", "Stopped")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(PROG, __doc__)
+    parser.add_argument("job_name", type=gt_limits.labeling_job_name, metavar="JOB_NAME")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument(
+        "--wait", action="store_true", help="poll until the job ends; exit 1 unless it Completed"
+    )
+    action.add_argument("--stop", action="store_true", help="stop the job (asks first)")
+    parser.add_argument(
+        "--interval",
+        type=gt_limits.duration(1, 3600),
+        default=30,
+        metavar="DURATION",
+        help="time between polls with --wait (default: 30s)",
+    )
+    parser.add_argument("--yes", action="store_true", help="with --stop: do not ask")
+    stack.add_arguments(parser)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    clients: AwsClients | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    args = build_parser().parse_args(argv)
+    return run(PROG, lambda: status(args, clients, sleep))
+
+
+def status(
+    args: argparse.Namespace, clients: AwsClients | None, sleep: Callable[[float], None]
+) -> int:
+    if args.yes and not args.stop:
+        raise UserError("--yes only goes with --stop")
+    outputs = stack.read(args)
+    clients = clients or AwsClients(outputs.region)
+    job: Mapping[str, Any] = clients.sagemaker.describe_labeling_job(LabelingJobName=args.job_name)
+    if args.stop:
+        return stop(clients, job, assume_yes=args.yes)
+    if args.wait:
+        job = wait(clients, job, interval=args.interval, sleep=sleep)
+    print(describe(job))
+    return 0 if not args.wait or job["LabelingJobStatus"] == "Completed" else EXIT_FAILURE
+
+
+def describe(job: Mapping[str, Any]) -> str:
+    counts = job.get("LabelCounters", {})
+    lines = [
+        ("job", job["LabelingJobName"]),
+        ("status", job["LabelingJobStatus"]),
+        ("labeled", _counts_line(counts)),
+        ("created", _time(job.get("CreationTime"))),
+        ("modified", _time(job.get("LastModifiedTime"))),
+    ]
+    if job.get("FailureReason"):
+        lines.append(("failure", " ".join(str(job["FailureReason"]).split())))
+    output = job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")
+    if output:
+        lines.append(("output", output))
+    return "\n".join(f"{key + ':':<10}{value}" for key, value in lines)
+
+
+def _counts_line(counts: Mapping[str, int]) -> str:
+    total = _total(counts)
+    return (
+        f"{counts.get('TotalLabeled', 0)} of {total}"
+        f" (human {counts.get('HumanLabeled', 0)}, machine {counts.get('MachineLabeled', 0)}),"
+        f" failed {counts.get('FailedNonRetryableError', 0)},"
+        f" unlabeled {counts.get('Unlabeled', 0)}"
+    )
+
+
+def _total(counts: Mapping[str, int]) -> int:
+    return (
+        counts.get("TotalLabeled", 0)
+        + counts.get("FailedNonRetryableError", 0)
+        + counts.get("Unlabeled", 0)
+    )
+
+
+def _time(value: Any) -> str:
+    return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else str(value)
+
+
+def wait(
+    clients: AwsClients,
+    job: Mapping[str, Any],
+    *,
+    interval: float,
+    sleep: Callable[[float], None],
+) -> Mapping[str, Any]:
+    """Poll ``describe_labeling_job`` until a final state (botocore has no waiter for jobs)."""
+    name = job["LabelingJobName"]
+    with tqdm(desc=name, unit="image", disable=None, file=sys.stderr) as bar:
+        while True:
+            counts = job.get("LabelCounters", {})
+            bar.total = _total(counts) or None
+            bar.n = counts.get("TotalLabeled", 0) + counts.get("FailedNonRetryableError", 0)
+            bar.set_postfix_str(job["LabelingJobStatus"])
+            if job["LabelingJobStatus"] in FINAL_STATES:
+                return job
+            sleep(interval)
+            job = clients.sagemaker.describe_labeling_job(LabelingJobName=name)
+
+
+def stop(clients: AwsClients, job: Mapping[str, Any], *, assume_yes: bool) -> int:
+    name = job["LabelingJobName"]
+    state = job["LabelingJobStatus"]
+    if state in (*FINAL_STATES, "Stopping"):
+        raise UserError(f"{name} is already {state}; nothing to stop")
+    if not assume_yes:
+        print(
+            f"Stop {name} ({state}, {_counts_line(job.get('LabelCounters', {}))})?"
+            " Unfinished tasks are withdrawn and the job cannot be restarted. [y/N] ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+        answer = sys.stdin.readline().strip().lower() if sys.stdin else ""
+        if answer not in ("y", "yes"):
+            print("not stopped", file=sys.stderr)
+            return EXIT_FAILURE
+    clients.sagemaker.stop_labeling_job(LabelingJobName=name)
+    print(f"stopping {name}: labels finished so far are written to its output")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
