@@ -10,6 +10,8 @@
 2. **Merge** each group: per keypoint, the median x and median y of the
    workers that placed it, and the visibility most of them gave (a tie goes
    to visible). The name is the most common name (ties: the earliest worker's).
+   Keypoints keep the earliest worker's order; others follow in rig order.
+   So N identical answers consolidate to that very answer.
 3. **Agreement** per group: how many workers drew it, the mean pairwise OKS of
    their skeletons, the RMS distance (pixels) of each keypoint from the merged
    point, and which keypoints fewer workers placed than drew the skeleton.
@@ -171,17 +173,24 @@ def consolidate(answers: Sequence[Sequence[Skeleton]], rig: Rig | None = None) -
 
 
 def _merge(members: Sequence[Skeleton], rig: Rig | None) -> tuple[Skeleton, SkeletonAgreement]:
+    """One skeleton from a group; keypoints in the first member's order, then the others'."""
     by_label: dict[str, list[Keypoint]] = {}
     for s in members:
         for k in s.keypoints:
             if k.visibility:
                 by_label.setdefault(k.label, []).append(k)
-    labels = sorted(by_label, key=rig.index) if rig is not None else list(by_label)
+    first = {k.label: k for k in members[0].keypoints}
+    later = [label for label in by_label if label not in first]
+    if rig is not None:
+        later.sort(key=rig.index)
     keypoints: list[Keypoint] = []
     spread: dict[str, float] = {}
     placed_by: dict[str, int] = {}
-    for label in labels:
-        points = by_label[label]
+    for label in [*first, *later]:
+        points = by_label.get(label)
+        if points is None:  # listed as not labeled (v = 0) by the first worker only
+            keypoints.append(first[label])
+            continue
         x = median([p.x for p in points])
         y = median([p.y for p in points])
         occluded = sum(1 for p in points if p.visibility == Visibility.OCCLUDED)

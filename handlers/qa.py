@@ -1,6 +1,6 @@
 """Quality checks on consolidated skeletons: flags for a reviewer, never corrections.
 
-``left_right_swap`` — two geometric tests built from the rig alone, so they
+``left_right_swap`` — three geometric tests built from the rig alone, so they
 work for any rig with left/right pairs (people, vehicles):
 
 - *Crossed lines.* For every rig line whose ends both have a left/right
@@ -8,21 +8,28 @@ work for any rig with left/right pairs (people, vehicles):
   two mirrored lines are compared with the two "crossed" lines obtained by
   exchanging one end (``left_elbow-right_wrist`` …). When the crossed lines are
   clearly shorter (below :data:`CROSSED_RATIO` of the drawn ones), the labels
-  on one side of that joint were probably exchanged. This catches a single
-  swapped joint, a swapped limb below a correct joint, and swapped shoulders
-  or hips (their lines to the elbows and knees cross the body).
-- *Reversed cross-pieces.* Left/right pairs joined by a rig line
-  (``left_shoulder-right_shoulder``, ``left_hip-right_hip``, the eyes) are the
-  body's rigid cross-pieces, and their left-to-right directions agree on any
-  real body (a torso cannot twist past 120 degrees). A piece pointing the
-  opposite way (cosine below -0.5) from most of the other pieces is flagged;
-  with only two pieces, both are named.
+  on one side of that joint were probably exchanged. This catches a swapped
+  wrist or elbow, and a swapped arm below a correct shoulder.
+- *Reversed cross-pieces.* Left/right pairs joined by a rig line of their own
+  (``left_shoulder-right_shoulder``, ``left_hip-right_hip``, the eyes; the
+  truck's wheel axle and box edges) are rigid cross-pieces: on any real body
+  their left-to-right directions agree (a torso cannot twist past 120
+  degrees). A piece pointing the opposite way (cosine below -0.5) from more
+  than half of the other pieces is flagged; with only two pieces, both are.
+- *Reversed pairs.* Any other left/right pair (knees, wheels) pointing the
+  opposite way from the agreeing cross-pieces is flagged when exchanging its
+  two labels would also shorten its lines to its neighbours. This catches
+  swapped knees on a narrow stance, where the crossed-lines test sees almost
+  no difference.
 
-Limits: a *consistent* swap of every left/right label (the whole body
-mirrored) leaves every length and direction consistent, so it is not
-detected: which way a person faces is not in the keypoints. Arms or legs
-that really are crossed (arms folded across the chest) trigger the
-crossed-lines test. Both tests need the rig; without one, nothing is checked.
+Pairs shorter than :data:`PIECE_MIN_LENGTH` of the skeleton's size are left
+out of the direction tests (a person in profile has no reliable shoulder
+direction). Limits: a *consistent* swap of every left/right label (the whole
+body mirrored) leaves every length and direction consistent, so it is not
+detected: which way a person faces is not in the keypoints. Limbs that
+really are crossed (arms folded across the chest, legs crossed at the knee)
+look exactly like swapped labels and are flagged. Without a rig nothing is
+checked.
 
 ``outside_image`` — labeled points beyond ``image_width``/``image_height``
 (x = width is on the edge, not outside). Negative coordinates never get here:
@@ -140,6 +147,8 @@ class _Geometry:
     line_pairs: tuple[tuple[str, str, str, str], ...]
     #: (left, right) pairs joined by a rig line of their own.
     pieces: tuple[tuple[str, str], ...]
+    #: The other (left, right) pairs, each with the indices of its line pairs.
+    limbs: tuple[tuple[str, str, tuple[int, ...]], ...]
 
 
 _GEOMETRY: dict[int, tuple[Rig, _Geometry]] = {}
@@ -166,9 +175,17 @@ def _geometry(rig: Rig) -> _Geometry:
         seen.update((this, other))
         line_pairs.append((a, b, mirror[a], mirror[b]))
     pieces = tuple(pair for pair in rig.mirror_pairs if frozenset(pair) in lines)
-    geometry = _Geometry(tuple(line_pairs), pieces)
+    limbs = tuple(
+        (left, right, tuple(i for i, lp in enumerate(line_pairs) if {left, right} & set(lp)))
+        for left, right in rig.mirror_pairs
+        if (left, right) not in pieces
+    )
+    geometry = _Geometry(tuple(line_pairs), pieces, limbs)
     _GEOMETRY[id(rig)] = (rig, geometry)
     return geometry
+
+
+Point = tuple[float, float]
 
 
 def _swap_flag(s: Skeleton, geometry: _Geometry, index: int) -> QaFlag | None:
@@ -181,48 +198,67 @@ def _swap_flag(s: Skeleton, geometry: _Geometry, index: int) -> QaFlag | None:
     if size == 0:
         return None
     dist = math.dist
+    # Per line pair: (drawn length, crossed length), or None when a point is missing.
+    lengths: list[tuple[float, float] | None] = []
     crossed: list[list[str]] = []
     for a, b, ma, mb in geometry.line_pairs:
         pa, pb, pma, pmb = points.get(a), points.get(b), points.get(ma), points.get(mb)
         if pa is None or pb is None or pma is None or pmb is None:
+            lengths.append(None)
             continue
         drawn = dist(pa, pb) + dist(pma, pmb)
         swapped = dist(pa, pmb) + dist(pma, pb)
+        lengths.append((drawn, swapped))
         if swapped < CROSSED_RATIO * drawn and drawn - swapped > CROSSED_MIN_GAIN * size:
             crossed.append([a, b])
             crossed.append([ma, mb])
-    reversed_pieces = _reversed_pieces(points, geometry.pieces, size)
-    if not crossed and not reversed_pieces:
+    min_length = PIECE_MIN_LENGTH * size
+    pieces = [v for v in (_direction(points, pair, min_length) for pair in geometry.pieces) if v]
+    reversed_pairs = _odd_ones_out(pieces)
+    agreeing = [v for v in pieces if v[0] not in reversed_pairs]
+    if agreeing:
+        cx = sum(v[1] for v in agreeing)
+        cy = sum(v[2] for v in agreeing)
+        norm = math.hypot(cx, cy)
+        for left, right, incident in geometry.limbs if norm else ():
+            limb = _direction(points, (left, right), min_length)
+            if limb is None or (limb[1] * cx + limb[2] * cy) / norm >= PIECE_OPPOSITE_COS:
+                continue
+            known = [pair for i in incident if (pair := lengths[i]) is not None]
+            if known and sum(s for _, s in known) < sum(d for d, _ in known):
+                reversed_pairs.append((left, right))
+    if not crossed and not reversed_pairs:
         return None
     reasons = []
-    if crossed:
-        shown = ", ".join(f"{a}-{b}" for a, b in crossed)
-        reasons.append(f"lines {shown} cross over")
-    if reversed_pieces:
-        shown = ", ".join(f"{left}/{right}" for left, right in reversed_pieces)
-        reasons.append(f"{shown} point the opposite way to the other left/right pairs")
     details: dict[str, Any] = {}
     if crossed:
+        reasons.append(f"lines {', '.join(f'{a}-{b}' for a, b in crossed)} cross over")
         details["lines"] = crossed
-    if reversed_pieces:
-        details["pairs"] = [list(p) for p in reversed_pieces]
+    if reversed_pairs:
+        shown = ", ".join(f"{left}/{right}" for left, right in reversed_pairs)
+        reasons.append(f"{shown} point the opposite way to the other left/right pairs")
+        details["pairs"] = [list(p) for p in reversed_pairs]
     return QaFlag(
         "left_right_swap", "left and right look swapped: " + "; ".join(reasons), index, details
     )
 
 
-def _reversed_pieces(
-    points: dict[str, tuple[float, float]], pieces: Sequence[tuple[str, str]], size: float
-) -> list[tuple[str, str]]:
-    vectors: list[tuple[tuple[str, str], float, float]] = []
-    for left, right in pieces:
-        pl, pr = points.get(left), points.get(right)
-        if pl is None or pr is None:
-            continue
-        dx, dy = pr[0] - pl[0], pr[1] - pl[1]
-        length = math.hypot(dx, dy)
-        if length >= PIECE_MIN_LENGTH * size and length > 0:
-            vectors.append(((left, right), dx / length, dy / length))
+def _direction(
+    points: dict[str, Point], pair: tuple[str, str], min_length: float
+) -> tuple[tuple[str, str], float, float] | None:
+    """The unit vector from the left to the right point of ``pair``, if long enough."""
+    pl, pr = points.get(pair[0]), points.get(pair[1])
+    if pl is None or pr is None:
+        return None
+    dx, dy = pr[0] - pl[0], pr[1] - pl[1]
+    length = math.hypot(dx, dy)
+    if length < min_length or length == 0:
+        return None
+    return (pair, dx / length, dy / length)
+
+
+def _odd_ones_out(vectors: list[tuple[tuple[str, str], float, float]]) -> list[tuple[str, str]]:
+    """Pairs pointing opposite to more than half of the others (needs two or more)."""
     if len(vectors) < 2:
         return []
     flagged = []

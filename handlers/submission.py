@@ -208,10 +208,11 @@ def _image_name(value: Any, where: str, errors: list[FieldError]) -> str | None:
     if not isinstance(value, str):
         errors.append(FieldError(where, f"expected a string, got {show_value(value)}; ignored"))
         return None
-    if "?" in value:
-        errors.append(FieldError(where, "query string removed", "warning"))
-        value = value.split("?", 1)[0]
-    return unquote(value.rsplit("/", 1)[-1]) if "/" in value else value
+    if "?" in value or "/" in value:  # the last segment of a (presigned) URL, still encoded
+        if "?" in value:
+            errors.append(FieldError(where, "query string removed", "warning"))
+        value = unquote(value.split("?", 1)[0].rsplit("/", 1)[-1])
+    return value
 
 
 def _size(answer: dict[str, Any], key: str, field: str, errors: list[FieldError]) -> int | None:
