@@ -200,9 +200,12 @@ class Skeleton:
     def button(self, name: str) -> Locator:
         return self.el.locator(f"[data-act={name}]")
 
-    def submit(self) -> dict[str, str]:
+    def submit(self, *, confirm: bool = False) -> dict[str, str]:
+        """Press Submit (and "Submit anyway" if asked to confirm); returns what the form sent."""
         before = self.page.evaluate("() => window.crowdFormSubmissions.length")
         self.button("submit").click()
+        if confirm:
+            self.button("confirmSubmit").click()
         self.page.wait_for_function(f"() => window.crowdFormSubmissions.length > {before}")
         return self.page.evaluate("() => window.crowdFormSubmissions.at(-1)")
 
