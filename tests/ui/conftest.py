@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.ui.harness import CHROMIUM, CHROMIUM_ARGS, REPO, VIEWPORT, PageServer, Skeleton, page_html
+from tests.ui.harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPO,
+    VIEWPORT,
+    PageServer,
+    Skeleton,
+    page_html,
+)
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -32,7 +40,9 @@ def server() -> Iterator[PageServer]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (the browser tests need Debian's Chromium)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make chromium` (the browser tests need Debian's Chromium)"
+        )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -56,7 +66,9 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 
 @pytest.fixture
-def mount(page: Page, server: PageServer, request: pytest.FixtureRequest) -> Callable[..., Skeleton]:
+def mount(
+    page: Page, server: PageServer, request: pytest.FixtureRequest
+) -> Callable[..., Skeleton]:
     """Open a page with one component; returns the driver once it is ready."""
 
     def _mount(attrs: dict[str, Any], *, wait: bool = True, **kwargs: Any) -> Skeleton:

@@ -120,7 +120,9 @@ for (const t of ["ready", "error", "change"])
 </script>"""
 
 
-def page_html(attrs: Mapping[str, Any], *, inner: str = "", wrapper: str = "crowd-form", extra: str = "") -> str:
+def page_html(
+    attrs: Mapping[str, Any], *, inner: str = "", wrapper: str = "crowd-form", extra: str = ""
+) -> str:
     element = f"<crowd-2d-skeleton {attributes(attrs)}>{inner}</crowd-2d-skeleton>"
     if wrapper == "crowd-form":
         element = (
@@ -186,7 +188,14 @@ class Skeleton:
             self.page.keyboard.up("Shift")
         return clicked
 
-    def drag(self, a: tuple[float, float], b: tuple[float, float], *, button: str = "left", steps: int = 8) -> None:
+    def drag(
+        self,
+        a: tuple[float, float],
+        b: tuple[float, float],
+        *,
+        button: str = "left",
+        steps: int = 8,
+    ) -> None:
         """Drag between two client points."""
         self.page.mouse.move(*a)
         self.page.mouse.down(button=button)  # type: ignore[arg-type]
@@ -222,6 +231,8 @@ def rig_attributes(rig: str = "coco-person-17", **extra: Any) -> dict[str, Any]:
     from handlers.rig import load_rig
 
     attrs: dict[str, Any] = dict(load_rig(rig).component_attributes())
-    attrs.update(imgSrc="/img/test.jpg", imageS3Uri="s3://pose-bucket/labeling_jobs/images/test.jpg")
+    attrs.update(
+        imgSrc="/img/test.jpg", imageS3Uri="s3://pose-bucket/labeling_jobs/images/test.jpg"
+    )
     attrs.update(extra)
     return attrs

@@ -333,7 +333,12 @@ def test_settings_are_stored_under_a_namespaced_key(mount, page):
     sk.el.locator("input[name=radius]").fill("9")
     keys = page.evaluate("() => Object.keys(localStorage)")
     assert keys == ["crowd-2d-skeleton:settings:v1"]
-    assert json.loads(page.evaluate("() => localStorage.getItem('crowd-2d-skeleton:settings:v1')"))["radius"] == 9
+    assert (
+        json.loads(page.evaluate("() => localStorage.getItem('crowd-2d-skeleton:settings:v1')"))[
+            "radius"
+        ]
+        == 9
+    )
 
 
 def test_every_control_has_an_accessible_name(mount):
@@ -355,4 +360,3 @@ def test_toolbar_works_from_the_keyboard(mount, page):
     undo.focus()
     page.keyboard.press("Enter")
     assert sk.value == []
-

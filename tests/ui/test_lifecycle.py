@@ -47,7 +47,9 @@ def test_submitting_twice_writes_no_duplicate_inputs(mount, page):
     sk.submit()
     sk.click(300, 300)
     second = sk.submit(confirm=True)
-    names = page.evaluate("() => [...document.querySelectorAll('crowd-form input')].map(i => i.name)")
+    names = page.evaluate(
+        "() => [...document.querySelectorAll('crowd-form input')].map(i => i.name)"
+    )
     assert sorted(names) == sorted(CONTRACT_FIELDS)
     assert len(json.loads(second["updated_annotations"])) == 2
 
@@ -59,7 +61,10 @@ def test_missing_keypoints_ask_for_confirmation_before_submit(mount, page):
     sk.button("submit").click()
     confirm = sk.el.locator(".confirm")
     assert confirm.is_visible()
-    assert "person 1: 15 missing (right_eye, left_ear, right_ear, left_shoulder, …)" in confirm.inner_text()
+    assert (
+        "person 1: 15 missing (right_eye, left_ear, right_ear, left_shoulder, …)"
+        in confirm.inner_text()
+    )
     sk.button("cancelSubmit").click()
     assert page.evaluate("() => window.crowdFormSubmissions.length") == 0
     sk.button("submit").click()
@@ -84,7 +89,9 @@ def test_unchanged_preannotations_submit_no_changes_needed(mount):
     sk.el.locator("input[name=no-changes]").check()
     submission = sk.submit(confirm=True)
     assert submission["no_changes_needed"] == "true"
-    assert json.loads(submission["original_annotations"]) == json.loads(submission["updated_annotations"])
+    assert json.loads(submission["original_annotations"]) == json.loads(
+        submission["updated_annotations"]
+    )
     original = json.loads(submission["original_annotations"])
     assert original[0]["annotations"][0] == {"label": "nose", "x": 1200, "y": 300, "visibility": 2}
     assert original[0]["annotations"][1]["visibility"] == 1
@@ -118,7 +125,12 @@ def test_plain_form_receives_the_fields(mount, page):
 
 
 def test_create_element_does_not_throw_and_setup_happens_on_connect(page, server):
-    page.goto(server.add("/page/empty", f"<!doctype html><head>{READY_PROBE}</head><body><script src='/assets/crowd-2d-skeleton.js'></script>"))
+    page.goto(
+        server.add(
+            "/page/empty",
+            f"<!doctype html><head>{READY_PROBE}</head><body><script src='/assets/crowd-2d-skeleton.js'></script>",
+        )
+    )
     page.evaluate(
         """(attrs) => { const el = document.createElement('crowd-2d-skeleton');
           for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
@@ -134,17 +146,28 @@ def test_create_element_does_not_throw_and_setup_happens_on_connect(page, server
 def component_listeners(cdp, script_ids: set[str], target: str) -> list[str]:
     """Event types of the listeners on `target` that the component's script added."""
     handle = cdp.send("Runtime.evaluate", {"expression": target})
-    listeners = cdp.send("DOMDebugger.getEventListeners", {"objectId": handle["result"]["objectId"]})
-    return sorted(item["type"] for item in listeners["listeners"] if item.get("scriptId") in script_ids)
+    listeners = cdp.send(
+        "DOMDebugger.getEventListeners", {"objectId": handle["result"]["objectId"]}
+    )
+    return sorted(
+        item["type"] for item in listeners["listeners"] if item.get("scriptId") in script_ids
+    )
 
 
 def test_removing_the_element_removes_its_document_and_window_listeners(page, server):
-    page.goto(server.add("/page/listeners", f"<!doctype html><head>{READY_PROBE}</head><body><script src='/assets/crowd-2d-skeleton.js'></script>"))
+    page.goto(
+        server.add(
+            "/page/listeners",
+            f"<!doctype html><head>{READY_PROBE}</head><body><script src='/assets/crowd-2d-skeleton.js'></script>",
+        )
+    )
     cdp = page.context.new_cdp_session(page)
     script_ids: set[str] = set()
     cdp.on(
         "Debugger.scriptParsed",
-        lambda e: script_ids.add(e["scriptId"]) if e["url"].endswith("/crowd-2d-skeleton.js") else None,
+        lambda e: (
+            script_ids.add(e["scriptId"]) if e["url"].endswith("/crowd-2d-skeleton.js") else None
+        ),
     )
     cdp.send("Debugger.enable")  # replays scriptParsed for the scripts already loaded
     assert script_ids
@@ -189,7 +212,9 @@ def test_public_component_template_works_unchanged(page, server):
     attrs = rig_attributes()
     del attrs["imageS3Uri"]
     attrs["imgSrc"] = "/img/test.jpg?X-Amz-Signature=abc&X-Amz-Expires=3600"
-    attrs["keypointClasses"] = json.dumps([{"id": f"id-{i}", **c} for i, c in enumerate(json.loads(attrs["keypointClasses"]))])
+    attrs["keypointClasses"] = json.dumps(
+        [{"id": f"id-{i}", **c} for i, c in enumerate(json.loads(attrs["keypointClasses"]))]
+    )
     attrs["initialValues"] = ""
     page.goto(server.add("/page/public", public_readme_template(attrs)))
     sk = Skeleton(page).wait_ready()

@@ -34,9 +34,16 @@ def hostile_rig() -> Rig:
 def test_xss_in_label_name_issues_and_instructions_does_not_execute(page, server):
     initial = [{"name": XSS, "annotations": [{"label": XSS, "x": 100, "y": 100}]}]
     deployed = render_worker_template(
-        TEMPLATE_PATH.read_text(), component_url="/assets/crowd-2d-skeleton.js", rig=hostile_rig(), instructions=XSS
+        TEMPLATE_PATH.read_text(),
+        component_url="/assets/crowd-2d-skeleton.js",
+        rig=hostile_rig(),
+        instructions=XSS,
     ).replace(CROWD_HTML_ELEMENTS_URL, "/stand-in.js")
-    task_input = {"image_s3_uri": "s3://b/labeling_jobs/images/test.jpg", "image_name": XSS, "initial_values": json.dumps(initial)}
+    task_input = {
+        "image_s3_uri": "s3://b/labeling_jobs/images/test.jpg",
+        "image_name": XSS,
+        "initial_values": json.dumps(initial),
+    }
     html = render_task(deployed, task_input, lambda uri: "/img/test.jpg")
     probe = (
         "<script>window.skeletonEvents=[];"
@@ -65,11 +72,19 @@ MALFORMED = {
     "classes not JSON": ({"keypointClasses": "[{label: nose}]"}, "keypointClasses: not valid JSON"),
     "classes missing": ({"keypointClasses": ""}, "keypointClasses: missing"),
     "second class bad x": (
-        {"keypointClasses": json.dumps([{"label": "a", "x": 1, "y": 1}, {"label": "b", "x": "12", "y": 1}])},
+        {
+            "keypointClasses": json.dumps(
+                [{"label": "a", "x": 1, "y": 1}, {"label": "b", "x": "12", "y": 1}]
+            )
+        },
         'keypointClasses[1].x: expected a number, got "12"',
     ),
     "duplicate label": (
-        {"keypointClasses": json.dumps([{"label": "a", "x": 1, "y": 1}, {"label": "a", "x": 2, "y": 1}])},
+        {
+            "keypointClasses": json.dumps(
+                [{"label": "a", "x": 1, "y": 1}, {"label": "a", "x": 2, "y": 1}]
+            )
+        },
         "keypointClasses[1].label: duplicate label",
     ),
     "rig names unknown label": (
@@ -80,19 +95,39 @@ MALFORMED = {
         {"skeletonRig": json.dumps([["nose", "left_eye", "javascript:alert(1)"]])},
         "skeletonRig[0][2]: expected a CSS colour",
     ),
-    "box inverted": ({"skeletonBoundingBox": '{"right": -1, "bottom": 5}'}, "skeletonBoundingBox: right must exceed left"),
+    "box inverted": (
+        {"skeletonBoundingBox": '{"right": -1, "bottom": 5}'},
+        "skeletonBoundingBox: right must exceed left",
+    ),
     "second skeleton bad coordinate": (
-        {"initialValues": json.dumps([{"annotations": []}, {"annotations": [{"label": "nose", "x": None, "y": 3}]}])},
+        {
+            "initialValues": json.dumps(
+                [{"annotations": []}, {"annotations": [{"label": "nose", "x": None, "y": 3}]}]
+            )
+        },
         "initialValues[1].annotations[0].x: expected a number, got null",
     ),
     "visibility out of range": (
-        {"initialValues": json.dumps([{"annotations": [{"label": "nose", "x": 1, "y": 3, "visibility": 5}]}])},
+        {
+            "initialValues": json.dumps(
+                [{"annotations": [{"label": "nose", "x": 1, "y": 3, "visibility": 5}]}]
+            )
+        },
         "initialValues[0].annotations[0].visibility: expected 0, 1 or 2",
     ),
-    "unique colours bad": ({"uniqueSkeletonColors": '["red", 3]'}, "uniqueSkeletonColors[1]: expected a non-empty string"),
-    "issues bad": ({"annotationIssues": '[{"why": 1}]'}, "annotationIssues[0].reason: expected a non-empty string"),
+    "unique colours bad": (
+        {"uniqueSkeletonColors": '["red", 3]'},
+        "uniqueSkeletonColors[1]: expected a non-empty string",
+    ),
+    "issues bad": (
+        {"annotationIssues": '[{"why": 1}]'},
+        "annotationIssues[0].reason: expected a non-empty string",
+    ),
     "image missing": ({"imgSrc": ""}, "imgSrc: missing"),
-    "image does not load": ({"imgSrc": "/img/nothing.jpg"}, "imgSrc: the image could not be loaded from /img/nothing.jpg"),
+    "image does not load": (
+        {"imgSrc": "/img/nothing.jpg"},
+        "imgSrc: the image could not be loaded from /img/nothing.jpg",
+    ),
 }
 
 
@@ -110,7 +145,9 @@ def test_malformed_attribute_shows_an_error_in_the_component(mount, page, case):
 
 def test_rig_creator_null_line_colour_is_accepted(mount):
     # The public rig creator exports pairs as [a, b, null]; the public component rejected them.
-    sk = mount(rig_attributes(skeletonRig=json.dumps([["nose", "left_eye", None], ["nose", "right_eye"]])))
+    sk = mount(
+        rig_attributes(skeletonRig=json.dumps([["nose", "left_eye", None], ["nose", "right_eye"]]))
+    )
     assert sk.state["errors"] == []
 
 
@@ -121,7 +158,12 @@ def test_float_preannotation_coordinates_are_accepted(mount):
 
 
 def test_unknown_preannotation_labels_are_reported_and_kept(mount):
-    initial = [{"name": "a", "annotations": [{"label": "nose", "x": 10, "y": 10}, {"label": "tail", "x": 5, "y": 5}]}]
+    initial = [
+        {
+            "name": "a",
+            "annotations": [{"label": "nose", "x": 10, "y": 10}, {"label": "tail", "x": 5, "y": 5}],
+        }
+    ]
     sk = mount(rig_attributes(initialValues=json.dumps(initial)))
     warning = sk.el.locator(".warn").inner_text()
     assert 'initialValues[0].annotations[1].label: "tail" is not a keypoint of this rig' in warning
@@ -135,7 +177,9 @@ def test_preannotated_points_outside_the_image_are_clamped_with_a_warning(mount)
     sk = mount(rig_attributes(initialValues=json.dumps(initial)))
     assert sk.value[0]["annotations"][0]["x"] == 2399
     assert sk.value[0]["annotations"][0]["y"] == 0
-    assert "1 pre-annotated keypoint(s) lay outside the image" in sk.el.locator(".warn").inner_text()
+    assert (
+        "1 pre-annotated keypoint(s) lay outside the image" in sk.el.locator(".warn").inner_text()
+    )
 
 
 def test_hotkeys_typed_into_another_input_do_nothing(mount, page):
