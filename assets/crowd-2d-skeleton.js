@@ -321,9 +321,11 @@ canvas{position:absolute;left:0;top:0;pointer-events:none}
   box-shadow:0 4px 18px #0004;padding:10px 12px;z-index:2}
 .confirm p{margin:0 0 8px}
 details{max-width:100%}summary{cursor:pointer;padding:2px 6px;border:1px solid transparent;border-radius:4px}
-details[open]>.panel{position:absolute;z-index:3;max-height:70%;overflow:auto;background:#fff;border:1px solid #aeb6c2;
-  border-radius:6px;box-shadow:0 4px 18px #0004;padding:8px 12px;max-width:560px}
-.keys td{padding:1px 6px;vertical-align:top}.keys td:first-child{white-space:nowrap;font-weight:600}
+details[open]>.panel{position:absolute;z-index:3;top:34px;right:8px;width:min(620px,calc(100% - 16px));max-height:70%;overflow:auto;
+  background:#fff;border:1px solid #aeb6c2;border-radius:6px;box-shadow:0 4px 18px #0004;padding:8px 12px}
+.instr[open]>.panel,.insights[open]>.panel{left:8px;right:auto}
+.keys{border-collapse:collapse;width:100%}.keys td{padding:2px 6px;vertical-align:top;border-bottom:1px solid #eef0f3}
+.keys td:first-child{width:40%;font-weight:600}
 label.check{display:inline-flex;gap:4px;align-items:center}
 .submit{background:var(--accent);border-color:var(--accent);color:#fff;font-weight:600;padding:4px 16px}
 .submit:hover{background:#084f96}
@@ -335,10 +337,10 @@ label.check{display:inline-flex;gap:4px;align-items:center}
   <div class="bar" role="toolbar" aria-label="Labeling tools">
     <details class="instr" hidden><summary>Instructions</summary><div class="panel"><slot name="instructions"></slot></div></details>
     <details class="insights" hidden><summary>Annotation insights</summary><div class="panel"><slot name="annotation-insights"></slot></div></details>
-    <button type="button" data-act="undo" aria-label="Undo (Ctrl+Z)" title="Undo (Ctrl+Z or ,)">↶ Undo</button>
-    <button type="button" data-act="redo" aria-label="Redo (Shift+Ctrl+Z)" title="Redo (Shift+Ctrl+Z, Ctrl+Y or .)">↷ Redo</button>
+    <button type="button" data-act="undo" disabled aria-label="Undo (Ctrl+Z)" title="Undo (Ctrl+Z or ,)">↶ Undo</button>
+    <button type="button" data-act="redo" disabled aria-label="Redo (Shift+Ctrl+Z)" title="Redo (Shift+Ctrl+Z, Ctrl+Y or .)">↷ Redo</button>
     <span class="sep"></span>
-    <button type="button" data-act="newPerson" title="Start a new person with the next click (B)">+ Person <kbd>B</kbd></button>
+    <button type="button" data-act="newPerson" title="Start a new person with the next click (B)">+ Skeleton <kbd>B</kbd></button>
     <button type="button" data-act="template" aria-pressed="false" title="Drag a box to place a whole skeleton (V)">Whole skeleton <kbd>V</kbd></button>
     <button type="button" data-act="skip" title="The next keypoint is not in the image (N)">Skip <kbd>N</kbd></button>
     <button type="button" data-act="occlude" title="Toggle occluded on the selected keypoint (O)">Occluded <kbd>O</kbd></button>
@@ -1116,13 +1118,16 @@ label.check{display:inline-flex;gap:4px;align-items:center}
         hint.append("drag a box: whole skeleton");
       } else {
         const s = c.skel !== null ? this.#skel(c.skel) : null;
-        if (!s && this.#state.skeletons.some((k) => k.points.size)) hint.append("new person: ");
+        if (!s && this.#state.skeletons.some((k) => k.points.size)) hint.append("new skeleton: ");
         hint.append(el("b", "", c.label));
         hint.append(` ${this.#byLabel.get(c.label) + 1}/${this.#classes.length}`);
         if (this.#shift) hint.append(" ", el("i", "", "occluded"));
       }
-      hint.style.transform = `translate(${Math.round(p.x + 14)}px,${Math.round(p.y + 16)}px)`;
       hint.hidden = false;
+      // Beside the cursor, flipped to the other side near the right and bottom edges.
+      const x = p.x + 14 + hint.offsetWidth > this.#vw ? p.x - 10 - hint.offsetWidth : p.x + 14;
+      const y = p.y + 16 + hint.offsetHeight > this.#vh ? p.y - 12 - hint.offsetHeight : p.y + 16;
+      hint.style.transform = `translate(${Math.round(x)}px,${Math.round(y)}px)`;
     }
 
     #status() {
