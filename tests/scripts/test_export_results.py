@@ -1,0 +1,330 @@
+"""export_results: COCO, summary, YOLO, pictures and review page from output manifests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from pycocotools.coco import COCO
+
+from handlers.rig import load_rig
+from scripts import export_results
+from scripts.aws import AwsClients
+from tests.scripts import aws_fakes
+from tests.scripts.images import make_image
+from tests.scripts.manifests import output_line, skeleton, submission
+
+RIG = load_rig("coco-person-17")
+BUCKET = "pose-bucket"
+W, H = 400, 300
+
+ALICE = {
+    "nose": (200, 40, 2),
+    "left_shoulder": (230, 90, 2),
+    "left_elbow": (250, 150, 2),
+    "right_shoulder": (170, 90, 1),
+    "left_hip": (220, 180, 2),
+}
+BOB = {"nose": (60, 50, 2), "left_ankle": (80, 280, 2)}
+
+
+def uri(name: str) -> str:
+    return f"s3://{BUCKET}/labeling_jobs/images/{name}"
+
+
+def answer(name: str, *skeletons: dict[str, Any], **kwargs: Any) -> dict[str, str]:
+    return submission(list(skeletons), image_s3_uri=uri(name), width=W, height=H, **kwargs)
+
+
+def write_manifest(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def export(tmp_path: Path, manifest: Path, *extra: str, clients: Any = None) -> int:
+    return export_results.main(
+        [str(manifest), "--rig", "coco-person-17", "--out", str(tmp_path / "out"), *extra],
+        clients=clients,
+    )
+
+
+def flat(points: dict[str, tuple[float, float, int]]) -> list[float]:
+    out: list[float] = []
+    for label in RIG.labels:
+        out.extend(points.get(label, (0, 0, 0)))
+    return out
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    return write_manifest(
+        tmp_path / "output.manifest",
+        [
+            output_line(uri("a.jpg"), [answer("a.jpg", skeleton("person 1", ALICE), skeleton("person 2", BOB), seconds=30)], RIG, index=0),
+            output_line(uri("sub/b.jpg"), [answer("sub/b.jpg", seconds=10)], RIG, index=1, documented_spelling=True),
+            json.dumps({"source-ref": uri("c.jpg")}),
+        ],
+    )  # fmt: skip
+
+
+def test_export_coco_loads_in_pycocotools_with_submitted_keypoints(
+    tmp_path: Path, manifest: Path, capsys: Any
+) -> None:
+    assert export(tmp_path, manifest, "--max-pictures", "0") == 0, capsys.readouterr().err
+
+    coco = COCO(str(tmp_path / "out" / "coco_keypoints.json"))
+    images = coco.loadImgs(coco.getImgIds())
+    assert [(i["file_name"], i["width"], i["height"]) for i in images] == [
+        ("a.jpg", W, H),
+        ("sub/b.jpg", W, H),
+    ]
+    annotations = coco.loadAnns(coco.getAnnIds(imgIds=[images[0]["id"]]))
+    assert [a["keypoints"] for a in annotations] == [flat(ALICE), flat(BOB)]
+    assert [a["num_keypoints"] for a in annotations] == [5, 2]
+    assert annotations[0]["bbox"] == [170, 40, 80, 140]
+    assert annotations[0]["area"] == 80 * 140
+    assert coco.getAnnIds(imgIds=[images[1]["id"]]) == []
+    category = coco.loadCats(coco.getCatIds())[0]
+    assert category["keypoints"] == list(RIG.labels)
+    assert [16, 14] in category["skeleton"]
+
+
+def test_export_reads_both_metadata_spellings(tmp_path: Path, capsys: Any) -> None:
+    lines = [
+        output_line(uri(f"{i}.jpg"), [answer(f"{i}.jpg", skeleton("p", BOB))], RIG, index=i, documented_spelling=i == 1)
+        for i in range(2)
+    ]  # fmt: skip
+    manifest = write_manifest(tmp_path / "output.manifest", lines)
+
+    assert export(tmp_path, manifest, "--max-pictures", "0") == 0
+
+    coco = json.loads((tmp_path / "out" / "coco_keypoints.json").read_text())
+    assert [a["keypoints"] for a in coco["annotations"]] == [flat(BOB), flat(BOB)]
+    assert "images: 2 labeled of 2 manifest lines" in capsys.readouterr().out
+
+
+def test_export_keeps_going_past_a_bad_line_and_records_it(tmp_path: Path, capsys: Any) -> None:
+    lines = [
+        output_line(uri("a.jpg"), [answer("a.jpg", skeleton("p", BOB))], RIG),
+        '{"source-ref": "s3://b/x.jpg", "pose": ',
+        output_line(uri("b.jpg"), [answer("b.jpg", skeleton("p", ALICE))], RIG, index=2),
+    ]
+    manifest = write_manifest(tmp_path / "output.manifest", lines)
+
+    code = export(tmp_path, manifest, "--max-pictures", "0")
+
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "images: 2 labeled of 3 manifest lines (0 not labeled, 1 unusable)" in out
+    assert "1 lines could not be used; see" in err
+    problems = [
+        json.loads(x) for x in (tmp_path / "out" / "problems.jsonl").read_text().splitlines()
+    ]
+    assert problems[0]["line"] == 2
+    assert "not valid JSON" in problems[0]["error"]
+
+
+def test_export_summary_figures(tmp_path: Path, capsys: Any) -> None:
+    pre = [skeleton("person 1", BOB)]
+    moved = dict(BOB, nose=(90, 70, 2))
+    lines = [
+        output_line(uri("a.jpg"), [answer("a.jpg", skeleton("person 1", BOB), original=pre, no_changes_needed=True, seconds=10)], RIG),
+        output_line(uri("b.jpg"), [answer("b.jpg", skeleton("person 1", moved), original=pre, seconds=20)], RIG, index=1),
+        output_line(uri("c.jpg"), [answer("c.jpg", skeleton("p", ALICE), seconds=60)], RIG, index=2),
+        output_line(
+            uri("d.jpg"),
+            [answer("d.jpg", skeleton("p", ALICE), seconds=30), answer("d.jpg", skeleton("p", ALICE), seconds=40)],
+            RIG,
+            index=3,
+        ),
+        json.dumps({"source-ref": uri("e.jpg")}),
+    ]  # fmt: skip
+    manifest = write_manifest(tmp_path / "output.manifest", lines)
+
+    assert export(tmp_path, manifest, "--max-pictures", "0") == 0
+
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["lines"] == 5
+    assert summary["images"] == 4
+    assert summary["unlabeled"] == 1
+    assert summary["skeletons"] == 4
+    assert summary["keypoints"] == 2 + 2 + 5 + 5
+    assert summary["occluded_keypoints"] == 2
+    assert summary["labeling_time_seconds"]["mean"] == (10 + 20 + 60 + 70) / 4
+    assert summary["labeling_time_seconds"]["median"] == (20 + 60) / 2
+    assert summary["images_with_pre_annotations"] == 2
+    assert summary["modified_pre_annotations"] == 1
+    assert summary["share_modified"] == 0.5
+    assert summary["agreement"]["images_with_several_workers"] == 1
+    assert summary["agreement"]["mean_oks"] == pytest.approx(1.0)
+    out = capsys.readouterr().out
+    assert "labeling time per image: mean 40.0 s, median 40.0 s" in out
+    assert "pre-annotations modified: 1 of 2 (50%)" in out
+
+
+def test_export_yolo_labels_are_normalised_in_rig_order(tmp_path: Path, manifest: Path) -> None:
+    assert export(tmp_path, manifest, "--max-pictures", "0") == 0
+
+    lines = (tmp_path / "out" / "yolo" / "labels" / "a.txt").read_text().splitlines()
+    assert len(lines) == 2
+    values = lines[1].split()
+    assert values[0] == "0"
+    # BOB: nose (60, 50), left_ankle (80, 280): box x 60-80, y 50-280 in a 400x300 image.
+    assert [float(v) for v in values[1:5]] == pytest.approx(
+        [70 / W, 165 / H, 20 / W, 230 / H], abs=1e-6
+    )
+    keypoints = [float(v) for v in values[5:]]
+    assert len(keypoints) == 3 * 17
+    assert keypoints[0:3] == pytest.approx([60 / W, 50 / H, 2], abs=1e-6)
+    ankle = 3 * RIG.index("left_ankle")
+    assert keypoints[ankle : ankle + 3] == pytest.approx([80 / W, 280 / H, 2], abs=1e-6)
+    assert keypoints[3:6] == [0, 0, 0]
+    assert (tmp_path / "out" / "yolo" / "labels" / "sub" / "b.txt").read_text() == ""
+    data = (tmp_path / "out" / "yolo" / "data.yaml").read_text()
+    assert "kpt_shape: [17, 3]\n" in data
+    assert "flip_idx: [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]\n" in data
+
+
+def close(pixel: tuple[int, ...], color: str, tolerance: int = 40) -> bool:
+    expected = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=True))
+
+
+def test_export_pictures_show_skeletons_in_rig_colours(tmp_path: Path, manifest: Path) -> None:
+    images = tmp_path / "images"
+    make_image(images / "a.jpg", (W, H), "#808080")
+    make_image(images / "sub" / "b.jpg", (W, H), "#808080")
+
+    assert export(tmp_path, manifest, "--images", str(images)) == 0
+
+    picture = Image.open(tmp_path / "out" / "pictures" / "a.jpg.jpg").convert("RGB")
+    assert picture.size == (W, H)
+    assert close(picture.getpixel((200, 40)), RIG.keypoints[RIG.index("nose")].color or "")
+    assert close(picture.getpixel((230, 90)), "#D62728")  # left_shoulder, visible
+    assert close(picture.getpixel((240, 120)), "#D62728")  # the left upper arm's line
+    assert close(picture.getpixel((60, 50)), RIG.keypoints[RIG.index("nose")].color or "")
+    assert close(picture.getpixel((350, 250)), "#808080")  # untouched background
+    assert (tmp_path / "out" / "pictures" / "sub" / "b.jpg.jpg").is_file()
+
+
+def test_export_review_page_lists_flagged_first_and_escapes(tmp_path: Path) -> None:
+    hostile = "<img src=x onerror=alert(1)>.jpg"
+    outside = {"nose": (W + 50, 10, 2)}
+    lines = [
+        output_line(uri("fine.jpg"), [answer("fine.jpg", skeleton("p", BOB))], RIG),
+        output_line(uri(hostile), [answer(hostile, skeleton("p", outside))], RIG, index=1),
+    ]
+    manifest = write_manifest(tmp_path / "output.manifest", lines)
+    images = tmp_path / "images"
+    make_image(images / "fine.jpg", (W, H))
+    make_image(images / hostile, (W, H))
+
+    assert export(tmp_path, manifest, "--images", str(images)) == 0
+
+    page = (tmp_path / "out" / "review.html").read_text()
+    assert "<img src=x onerror" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in page
+    assert page.index("outside_image") < page.index("fine.jpg")
+    assert 'href="pictures/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.jpg.jpg"' in page
+
+
+def test_export_picture_without_image_is_listed_not_fatal(
+    tmp_path: Path, manifest: Path, capsys: Any
+) -> None:
+    assert export(tmp_path, manifest, "--images", str(tmp_path / "no-such-dir")) == 0
+
+    assert "2 images could not be read for pictures" in capsys.readouterr().err
+    assert "(no picture: image not available)" in (tmp_path / "out" / "review.html").read_text()
+
+
+def test_export_from_job_name_reads_manifest_from_s3(
+    tmp_path: Path, s3: Any, bucket: str, sagemaker: Any, capsys: Any
+) -> None:
+    job = "pose-job-7"
+    key = f"labeling_jobs/output/{job}/manifests/output/output.manifest"
+    image = f"s3://{bucket}/labeling_jobs/images/a.jpg"
+    done = submission([skeleton("p", BOB)], image_s3_uri=image, width=W, height=H)
+    line = output_line(image, [done], RIG, attribute="body")
+    s3.put_object(Bucket=bucket, Key=key, Body=(line + "\n").encode())
+    s3.put_object(Bucket=bucket, Key="labeling_jobs/images/a.jpg", Body=_jpeg((W, H)))
+    client, stubber = sagemaker
+    stubber.add_response(
+        "describe_labeling_job",
+        {
+            "LabelingJobStatus": "Completed",
+            "LabelCounters": {"TotalLabeled": 1},
+            "CreationTime": "2025-03-14T09:30:00Z",
+            "LastModifiedTime": "2025-03-14T10:00:00Z",
+            "JobReferenceCode": "ref",
+            "LabelingJobName": job,
+            "LabelingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{job}",
+            "LabelAttributeName": "body",
+            "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": "s3://b/m"}}},
+            "OutputConfig": {"S3OutputPath": f"s3://{bucket}/labeling_jobs/output/"},
+            "RoleArn": aws_fakes.ROLE_ARN,
+            "HumanTaskConfig": {
+                "WorkteamArn": aws_fakes.WORKTEAM_ARN,
+                "UiConfig": {"UiTemplateS3Uri": "s3://b/t"},
+                "TaskTitle": "t",
+                "TaskDescription": "d",
+                "NumberOfHumanWorkersPerDataObject": 1,
+                "TaskTimeLimitInSeconds": 60,
+            },
+            "LabelingJobOutput": {"OutputDatasetS3Uri": f"s3://{bucket}/{key}"},
+        },
+        {"LabelingJobName": job},
+    )
+    outputs = aws_fakes.write_stack_outputs(tmp_path / "outputs.json", bucket)
+
+    code = export_results.main(
+        [job, "--stack-outputs", str(outputs), "--out", str(tmp_path / "out")],
+        clients=AwsClients(s3=s3, sagemaker=client),
+    )
+
+    assert code == 0, capsys.readouterr().err
+    coco = json.loads((tmp_path / "out" / "coco_keypoints.json").read_text())
+    assert [a["keypoints"] for a in coco["annotations"]] == [flat(BOB)]
+    assert (tmp_path / "out" / "pictures" / "a.jpg.jpg").is_file()  # image fetched from S3
+
+
+def test_export_from_s3_uri(tmp_path: Path, s3: Any, bucket: str, capsys: Any) -> None:
+    key = "somewhere/output.manifest"
+    line = output_line(uri("a.jpg"), [answer("a.jpg", skeleton("p", ALICE))], RIG)
+    s3.put_object(Bucket=bucket, Key=key, Body=(line + "\n").encode())
+    outputs = aws_fakes.write_stack_outputs(tmp_path / "outputs.json", bucket)
+
+    code = export_results.main(
+        [f"s3://{bucket}/{key}", "--stack-outputs", str(outputs), "--out", str(tmp_path / "out"), "--max-pictures", "0"],
+        clients=AwsClients(s3=s3),
+    )  # fmt: skip
+
+    assert code == 0, capsys.readouterr().err
+    coco = json.loads((tmp_path / "out" / "coco_keypoints.json").read_text())
+    assert [a["keypoints"] for a in coco["annotations"]] == [flat(ALICE)]
+
+
+def test_export_source_neither_file_uri_nor_job(tmp_path: Path, capsys: Any) -> None:
+    code = export_results.main(["no_such/file.manifest", "--rig", "coco-person-17"])
+
+    assert code == 2
+    assert "SOURCE 'no_such/file.manifest': not a file, an s3:// URI or a labeling job name" in (
+        capsys.readouterr().err
+    )
+
+
+def test_export_unknown_rig_is_named(tmp_path: Path, manifest: Path, capsys: Any) -> None:
+    code = export_results.main([str(manifest), "--rig", "octopus"])
+
+    assert code == 2
+    assert "--rig: unknown rig 'octopus'" in capsys.readouterr().err
+
+
+def _jpeg(size: tuple[int, int]) -> bytes:
+    from io import BytesIO
+
+    buffer = BytesIO()
+    Image.new("RGB", size, "#808080").save(buffer, "JPEG")
+    return buffer.getvalue()
