@@ -139,7 +139,7 @@ def test_labels_from_launch_to_coco_and_pictures(
     folder = tmp_path / "images"
     make_image(folder / "court" / "a.jpg", (W, H), "#808080")
     make_image(folder / "b.png", (W, H), "#808080")
-    sagemaker, stubber = aws_fakes.sagemaker_client()
+    sagemaker, _ = aws_fakes.sagemaker_client()  # a Stubber per step below
     clients = AwsClients(s3=s3, sagemaker=sagemaker)
 
     # 1. Launch: images and manifest to S3, the job request validated by botocore.
