@@ -459,6 +459,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
     // ------------------------------------------------------------- lifecycle
     connectedCallback() {
       if (this.#abort) return; // already set up (connectedCallback may run twice)
+      performance.mark(`${TAG}:connected`); // marks: where the time to ready goes (benchmarks/bench_ui.py)
       this.#abort = new AbortController();
       const signal = this.#abort.signal;
       const ui = this.#ui;
@@ -610,6 +611,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
         return;
       }
       if (key !== this.#configKey || !this.#abort) return;
+      performance.mark(`${TAG}:image-decoded`);
       this.#w = img.naturalWidth;
       this.#h = img.naturalHeight;
       let moved = 0;
