@@ -97,3 +97,11 @@ def test_preview_preannotation_kept_unchanged_is_not_modified(page, preview):
     assert label["no_changes_needed"] is True
     assert label["was_modified"] is False
     assert line["annotations"] == preview.job.manifest[index]["annotations"]  # input keys kept
+
+
+def test_preview_instructions_keep_their_line_breaks(page, preview):
+    sk = open_task(page, preview, 1)
+    sk.el.locator("details.instr summary").click()
+    shown = page.locator("[slot=instructions]").inner_text()
+    assert shown.splitlines()[0] == "Click each keypoint in the order shown beside the cursor."
+    assert len(shown.splitlines()) == 3

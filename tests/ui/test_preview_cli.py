@@ -1,0 +1,53 @@
+"""The preview's command line: bad options fail while parsing, naming the option."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scripts.preview import build_job, parse_args
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--label-attribute", "body_pose"], "--label-attribute 'body_pose': use letters, digits"),
+        (["--label-attribute", "pose-metadata"], "not ending in -metadata or -ref"),
+        (["--job-name", "a b"], "--job-name 'a b'"),
+        (["--images", "/nonexistent"], "--images /nonexistent: not a folder"),
+        (["--manifest", "m.jsonl"], "--manifest needs --images"),
+        (["--port", "70000"], "--port 70000: expected 0-65535"),
+    ],
+)
+def test_preview_rejects_bad_option(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_preview_unknown_rig_names_the_choices(tmp_path):
+    args = parse_args(["--rig", "octopus", "--output", str(tmp_path)])
+    with pytest.raises(SystemExit, match="--rig: unknown rig 'octopus': choose one of box-truck"):
+        build_job(args)
+
+
+def test_preview_manifest_line_must_name_an_image_in_the_folder(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"source-ref": "s3://b/k/missing.jpg"}) + "\n")
+    args = parse_args(
+        ["--images", str(tmp_path), "--manifest", str(manifest), "--output", str(tmp_path / "o")]
+    )
+    with pytest.raises(SystemExit, match=r"m.jsonl: s3://b/k/missing.jpg: no missing.jpg in"):
+        build_job(args)
+
+
+def test_preview_default_samples_are_generated_deterministically(tmp_path):
+    first = build_job(parse_args(["--output", str(tmp_path / "1")]))
+    second = build_job(parse_args(["--output", str(tmp_path / "2")]))
+    assert sorted(first.images) == ["one-person.jpg", "partly-hidden.jpg", "two-people.jpg"]
+    for name in first.images:
+        assert first.images[name].read_bytes() == second.images[name].read_bytes()
+    lines = (tmp_path / "1" / "input.manifest").read_text().splitlines()
+    assert [json.loads(x)["source-ref"].rsplit("/", 1)[-1] for x in lines] == sorted(first.images)
