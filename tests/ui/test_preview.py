@@ -42,15 +42,18 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
     p.server.server_close()
 
 
-def output_lines(path: Path, count: int) -> list[dict]:
+def output_line(path: Path, image: str) -> dict:
+    """The output-manifest line of `image`, once the server has written it."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if path.exists():
             lines = [json.loads(x) for x in path.read_text().splitlines()]
-            if len(lines) >= count:
-                return lines
+            found = [ln for ln in lines if ln["source-ref"].endswith("/" + image)]
+            if found:
+                assert len(found) == 1, f"{image} has {len(found)} lines"
+                return found[0]
         time.sleep(0.05)
-    raise AssertionError(f"{path} never reached {count} line(s)")
+    raise AssertionError(f"{path} never got a line for {image}")
 
 
 def open_task(page, preview: Preview, index: int) -> Skeleton:
@@ -64,7 +67,7 @@ def test_preview_labels_an_image_and_writes_the_output_manifest_line(page, previ
     for x, y in PERSON:
         sk.click(x * 2 / 3, y * 2 / 3)
     sk.submit()
-    [line] = output_lines(preview.job.output_manifest, 1)
+    line = output_line(preview.job.output_manifest, "one-person.jpg")
     source = "s3://pose-labeling-preview/labeling_jobs/images/one-person.jpg"
     assert list(line) == ["source-ref", "body-pose", "body-pose-metadata"]
     assert line["source-ref"] == source
@@ -91,8 +94,7 @@ def test_preview_preannotation_kept_unchanged_is_not_modified(page, preview):
     assert len(sk.value) == 1  # the pre-annotated person is shown
     sk.el.locator("input[name=no-changes]").check()
     sk.submit()
-    lines = output_lines(preview.job.output_manifest, 2)
-    [line] = [ln for ln in lines if ln["source-ref"].endswith("two-people.jpg")]
+    line = output_line(preview.job.output_manifest, "two-people.jpg")
     label = line["body-pose"]
     assert label["no_changes_needed"] is True
     assert label["was_modified"] is False
