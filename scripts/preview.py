@@ -30,6 +30,7 @@ import os
 import re
 import sys
 import threading
+import traceback
 import webbrowser
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -323,7 +324,8 @@ def make_server(job: PreviewJob, port: int) -> ThreadingHTTPServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 answer = json.loads(self.rfile.read(length))
                 consolidate(job, i, answer)
-            except (ValueError, KeyError) as exc:
+            except Exception as exc:  # report to the page and the terminal, keep serving
+                traceback.print_exc()
                 body: dict[str, str | None] = {"error": f"{type(exc).__name__}: {exc}"}
                 self.send(500, json.dumps(body), "application/json")
                 return
