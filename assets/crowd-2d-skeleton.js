@@ -546,8 +546,19 @@ label.check{display:inline-flex;gap:4px;align-items:center}
 
     // ------------------------------------------------------------ configuration
     #configure() {
-      const key = this.constructor.observedAttributes.map((a) => this.getAttribute(a)).join("\u0000");
-      if (key === this.#configKey) return;
+      // Reviewer notes may change without touching the worker's labels; anything else starts over.
+      const key = this.constructor.observedAttributes.filter((a) => a !== "annotationissues")
+        .map((a) => this.getAttribute(a)).join("\u0000");
+      if (key === this.#configKey) {
+        if (!this.#ready) return;
+        try {
+          this.#issues = parseIssues(this.getAttribute("annotationIssues"));
+        } catch (e) {
+          if (!(e instanceof AttributeError)) throw e;
+          return this.#fatal([e.message]);
+        }
+        return this.#changed(false);
+      }
       this.#configKey = key;
       this.#errors = [];
       this.#warnings = [];
@@ -1416,10 +1427,13 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       if (!this.#ready) return false;
       const path = e.composedPath();
       const t = path[0];
-      if (t && t.nodeType === 1 && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return false;
+      const toggle = t && t.tagName === "INPUT" && /^(checkbox|radio|button)$/.test(t.type);
+      if (t && t.nodeType === 1 && !toggle && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) {
+        return false; // typing into a field
+      }
       if (path.includes(this)) {
-        // Space and Enter belong to a focused button of our own.
-        return !((e.key === " " || e.key === "Enter") && /^(BUTTON|SUMMARY)$/.test(t.tagName));
+        // Space and Enter belong to a focused button or checkbox of our own.
+        return !((e.key === " " || e.key === "Enter") && (toggle || /^(BUTTON|SUMMARY)$/.test(t.tagName)));
       }
       const a = document.activeElement;
       return !a || a === document.body || a === document.documentElement;

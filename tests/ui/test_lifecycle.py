@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.ui.harness import PERSON, READY_PROBE, Skeleton, attributes, rig_attributes
+from tests.ui.harness import PERSON, READY_PROBE, REPO, Skeleton, attributes, rig_attributes
 
 pytestmark = pytest.mark.browser
 
@@ -244,3 +244,31 @@ def test_loading_the_script_twice_is_harmless(mount, page):
     sk.click(*PERSON[0])
     assert len(sk.value) == 1
     assert page.page_errors == []
+
+
+def test_new_reviewer_notes_keep_the_workers_labels(mount):
+    sk = mount(rig_attributes())
+    sk.click(*PERSON[0])
+    sk.el.evaluate(
+        "e => e.setAttribute('annotationIssues', JSON.stringify([{reason: 'left knee missed'}]))"
+    )
+    sk.page.wait_for_function(
+        "() => document.querySelector('crowd-2d-skeleton').shadowRoot.querySelector('.issues').textContent"
+    )
+    assert "left knee missed" in sk.el.locator(".issues").inner_text()
+    assert len(sk.value[0]["annotations"]) == 1
+
+
+def test_readme_key_table_matches_the_component(mount):
+    sk = mount(rig_attributes())
+    shown = sk.el.evaluate(
+        "e => [...e.shadowRoot.querySelectorAll('.keys tr')].map(r => [...r.cells].map(c => c.textContent))"
+    )
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### Keys and mouse") : readme.index("### Attributes")]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| key or action")
+    ]
+    assert rows == shown

@@ -52,7 +52,6 @@ def test_xss_in_label_name_issues_and_instructions_does_not_execute(page, server
     page.goto(server.add("/page/xss", probe + html))
     sk = Skeleton(page).wait_ready()
     sk.el.evaluate("(e, v) => e.setAttribute('annotationIssues', v)", json.dumps([{"reason": XSS}]))
-    page.wait_for_function("() => skeletonEvents.filter(([t]) => t === 'ready').length >= 2")
     page.mouse.move(300, 300)  # the cursor hint shows the next label
     sk.click(*PERSON[1])
     sk.el.locator("details.help summary").click()
@@ -217,3 +216,11 @@ def test_modified_keys_are_ignored(mount, page):
     assert state["zoom"] == zoom and state["mode"] == "place"
     assert len(sk.value[0]["annotations"]) == 1
     assert state["skeletons"][0]["skipped"] == []
+
+
+def test_hotkeys_still_work_after_ticking_no_changes_needed(mount):
+    sk = mount(rig_attributes())
+    sk.click(*PERSON[0])
+    sk.el.locator("input[name=no-changes]").check()  # focus is now on the checkbox
+    sk.press("Control+z")
+    assert sk.value == []
