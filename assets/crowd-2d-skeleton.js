@@ -223,6 +223,7 @@
       const { name = "", annotations, ...extra } = s;
       if (typeof name !== "string") fail(`${at}.name`, `expected a string, got ${show(name)}`);
       const points = new Map();
+      const skipped = new Set(); // visibility 0: COCO's "not labeled", kept as "not in image"
       const unknown = [];
       list(annotations, `${at}.annotations`, "keypoints").forEach((p, j) => {
         const pat = `${at}.annotations[${j}]`;
@@ -237,11 +238,13 @@
           warnings.push(`${pat}.label: ${show(l)} is not a keypoint of this rig; kept unchanged in the submission`);
         } else if (points.has(l)) {
           warnings.push(`${pat}.label: ${show(l)} appears twice in this skeleton; the first one is used`);
-        } else if (visibility !== 0) {
+        } else if (visibility === 0) {
+          skipped.add(l);
+        } else {
           points.set(l, { x, y, v: visibility, extra: rest });
         }
       });
-      return { name, points, unknown, extra };
+      return { name, points, skipped, unknown, extra };
     });
   }
 
@@ -584,6 +587,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       for (const s of initial) {
         const sk = this.#newSkeleton(st, s.name);
         sk.points = s.points;
+        sk.skipped = s.skipped;
         sk.unknown = s.unknown;
         sk.extra = s.extra;
       }

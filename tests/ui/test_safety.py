@@ -224,3 +224,18 @@ def test_hotkeys_still_work_after_ticking_no_changes_needed(mount):
     sk.el.locator("input[name=no-changes]").check()  # focus is now on the checkbox
     sk.press("Control+z")
     assert sk.value == []
+
+
+def test_preannotated_visibility_zero_counts_as_not_in_image(mount):
+    initial = [
+        {
+            "annotations": [
+                {"label": "nose", "x": 10, "y": 10},
+                {"label": "left_eye", "x": 0, "y": 0, "visibility": 0},
+            ]
+        }
+    ]
+    sk = mount(rig_attributes(initialValues=json.dumps(initial)))
+    assert sk.state["skeletons"][0]["skipped"] == ["left_eye"]
+    assert [p["label"] for p in sk.value[0]["annotations"]] == ["nose"]
+    assert sk.state["cursor"]["label"] == "right_eye"  # the next click skips past it
