@@ -1269,6 +1269,9 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       // Rebuilding drops focus; give it back to the same control so keyboard use goes on.
       const f = this.shadowRoot.activeElement;
       const key = f && ui.cards.contains(f) && [f.dataset.act, f.closest(".card").dataset.skel, f.dataset.label];
+      if (!cards.length) {
+        cards.push(el("p", "count", `Click the image to place the first keypoint: ${this.#classes[0].label}.`));
+      }
       ui.cards.replaceChildren(...cards);
       if (key) {
         const same = [...ui.cards.querySelectorAll("[data-act]")].find((c) =>
