@@ -360,3 +360,22 @@ def test_toolbar_works_from_the_keyboard(mount, page):
     undo.focus()
     page.keyboard.press("Enter")
     assert sk.value == []
+
+
+def test_shift_drag_moves_the_whole_skeleton(mount, page):
+    sk = mount(rig_attributes())
+    for x, y in PERSON[:3]:
+        sk.click(x, y)
+    before = sk.value[0]["annotations"]
+    start = tuple(round(c) for c in sk.to_client(*PERSON[0]))
+    grabbed = sk.to_image(*start)
+    page.keyboard.down("Shift")
+    sk.drag(start, (start[0] - 80, start[1] + 30))
+    page.keyboard.up("Shift")
+    released = sk.to_image(start[0] - 80, start[1] + 30)
+    dx, dy = released[0] - grabbed[0], released[1] - grabbed[1]
+    after = sk.value[0]["annotations"]
+    assert len(after) == 3
+    for a, b in zip(before, after, strict=True):
+        assert b["x"] - a["x"] == pytest.approx(dx, abs=1.5)
+        assert b["y"] - a["y"] == pytest.approx(dy, abs=1.5)
