@@ -1,9 +1,10 @@
-"""A COCO keypoints file written one image at a time, so memory stays flat.
+"""A COCO keypoints file written a batch of images at a time, so memory stays flat.
 
 COCO puts all images before all annotations in one JSON object. Each list is
 streamed to its own temporary file beside the output, and ``close`` joins them
 (and the rig's category) into the final file, which appears only once complete.
-The annotation entries come from :func:`handlers.coco.coco_annotation`.
+Entries arrive serialised (made by :mod:`scripts.export_lines` with
+:func:`handlers.coco.coco_annotation`); annotation ids are given here, in order.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 
-from handlers.coco import coco_annotation, coco_category
+from handlers.coco import coco_category
 from handlers.rig import Rig
-from handlers.skeleton import Skeleton
 
 
 class CocoWriter:
@@ -32,19 +32,18 @@ class CocoWriter:
         self.image_count = 0
         self.annotation_count = 0
 
-    def add_image(self, file_name: str, width: int | None, height: int | None, **extra: Any) -> int:
-        """Add ``images[]`` entry; returns its id (1, 2, …)."""
-        self.image_count += 1
-        entry = {"id": self.image_count, "file_name": file_name, "width": width, "height": height}
-        self._images.add({**entry, **extra})
-        return self.image_count
+    def add_images_json(self, entries: list[str]) -> None:
+        """Add ``images[]`` entries already serialised, ids included."""
+        self.image_count += len(entries)
+        self._images.add_raw(entries)
 
-    def add_skeleton(self, skeleton: Skeleton, image_id: int) -> None:
-        self.annotation_count += 1
-        self._annotations.add(
-            coco_annotation(
-                skeleton, self.rig, annotation_id=self.annotation_count, image_id=image_id
-            )
+    def add_annotations_json(self, bodies: list[str]) -> None:
+        """Add ``annotations[]`` entries serialised without their ``id``, which is
+        given here, in the order of the calls."""
+        first = self.annotation_count + 1
+        self.annotation_count += len(bodies)
+        self._annotations.add_raw(
+            [f'{{"id":{n},{body[1:]}' for n, body in enumerate(bodies, start=first)]
         )
 
     def close(self) -> None:
@@ -96,9 +95,11 @@ class _ListFile:
         )
         self._empty = True
 
-    def add(self, item: Any) -> None:
-        self._file.write("[\n" if self._empty else ",\n")
-        self._file.write(json.dumps(item, separators=(",", ":"), ensure_ascii=False))
+    def add_raw(self, items: list[str]) -> None:
+        """Add items already serialised as JSON, in one write."""
+        if not items:
+            return
+        self._file.write(("[\n" if self._empty else ",\n") + ",\n".join(items))
         self._empty = False
 
     def copy_to(self, out: IO[str]) -> None:

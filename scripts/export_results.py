@@ -5,9 +5,10 @@ an s3:// URI of an output manifest, or a local file (such as the offline
 preview's output.manifest). The manifest is streamed, line by line, and both
 spellings of Ground Truth's metadata are read. Written to --out:
 
-  coco_keypoints.json  COCO keypoints: images with width/height, one annotation per
-                       skeleton ([x, y, v] in rig order, num_keypoints, bbox, area),
-                       the rig as the category
+  coco_keypoints.json  COCO keypoints: images with width/height (the id is the image's
+                       line number in the manifest), one annotation per skeleton
+                       ([x, y, v] in rig order, num_keypoints, bbox, area), the rig
+                       as the category
   summary.json         images, skeletons, keypoints, labeling time per image (mean,
                        median), share of pre-annotations modified, QA flags, agreement
   yolo/                Ultralytics YOLO pose labels (labels/<image>.txt, data.yaml)
@@ -22,7 +23,8 @@ examples:
   python -m scripts.export_results preview-output/output.manifest --rig coco-person-17 \\
       --images example-images --max-pictures 20
 
-The summary is printed to stdout; progress goes to stderr.
+Large manifests are read by --jobs worker processes. The summary is printed to
+stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -40,11 +42,8 @@ from typing import IO, Any
 from PIL import Image
 from tqdm import tqdm
 
-from handlers.label import ConsolidatedLabel
-from handlers.output_manifest import parse_output_manifest_line
 from handlers.rig import Rig, RigError, load_rig
-from handlers.skeleton import AnnotationError, Skeleton
-from scripts import draw_skeletons, gt_limits, stack, yolo_pose
+from scripts import draw_skeletons, export_lines, gt_limits, stack, yolo_pose
 from scripts.aws import AwsClients
 from scripts.cli import ArgumentParser, UsageError, UserError, run, warn
 from scripts.coco_writer import CocoWriter
@@ -104,6 +103,13 @@ def build_parser() -> ArgumentParser:
         " 0: none)",
     )
     parser.add_argument("--no-yolo", action="store_true", help="do not write YOLO labels")
+    parser.add_argument(
+        "--jobs",
+        type=gt_limits.integer(1, 64),
+        default=export_lines.default_jobs(),
+        metavar="N",
+        help="processes for large manifests (default: the number of CPUs, at most 8)",
+    )
     stack.add_arguments(parser)
     return parser
 
@@ -133,9 +139,7 @@ def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
     out: Path = args.out or Path(f"export-{source.name}")
     exporter = Exporter(out, rig, args, source)
     with exporter:
-        for number, line in enumerate(tqdm(source.lines, unit=" lines", disable=None), start=1):
-            if line.strip():
-                exporter.add(number, line)
+        exporter.run()
     exporter.draw_pictures()
     summary = exporter.summary
     (out / "summary.json").write_text(
@@ -221,18 +225,18 @@ def _s3_lines(clients: AwsClients, uri: S3Uri) -> Iterator[str]:
 
 @dataclass
 class _Candidate:
-    """An image that may be pictured; kept only for the first N flagged and N others."""
+    """An image that may be pictured: its line is kept, and parsed again to draw it."""
 
-    name: str
-    source_ref: str | None
-    skeletons: list[Skeleton]
-    flagged_skeletons: set[int]
+    number: int
+    text: str
     flags: list[str]
     errors: list[str]
 
 
 @dataclass
 class _Picker:
+    """Keeps the first ``limit`` flagged images and the first ``limit`` others."""
+
     limit: int
     flagged: list[_Candidate] = field(default_factory=list)
     others: list[_Candidate] = field(default_factory=list)
@@ -242,34 +246,38 @@ class _Picker:
         if len(bucket) < self.limit:
             bucket.append(candidate)
 
+    @property
+    def wants_more(self) -> bool:
+        return len(self.flagged) < self.limit
+
     def chosen(self) -> list[_Candidate]:
         return (self.flagged + self.others)[: self.limit]
 
 
 class Exporter:
-    """Everything written for one manifest, one line at a time."""
+    """Everything written for one manifest: per-line results are committed in order."""
 
     def __init__(self, out: Path, rig: Rig, args: argparse.Namespace, source: Source) -> None:
         self.out = out
         self.rig = rig
         self.source = source
-        self.label_attribute = source.label_attribute
-        self.images_prefix: str = args.images_prefix
-        self.images_dir: Path | None = args.images
-        self.yolo = not args.no_yolo
+        self.jobs: int = args.jobs
         self.summary = Summary()
         self.picker = _Picker(args.max_pictures)
         self.problems = 0
         self.pictures_drawn = 0
         out.mkdir(parents=True, exist_ok=True)
+        yolo_labels = None if args.no_yolo else out / "yolo" / "labels"
+        if yolo_labels is not None:
+            yolo_labels.mkdir(parents=True, exist_ok=True)
+            (out / "yolo" / "data.yaml").write_text(yolo_pose.data_yaml(rig), encoding="utf-8")
+        self.settings = export_lines.Settings(
+            rig, source.label_attribute, args.images_prefix, args.images, yolo_labels
+        )
         self.coco = CocoWriter(
             out / "coco_keypoints.json", rig, description=f"pose-labeling export of {source.name}"
         )
         self._problems_file: IO[str] | None = None
-        self._yolo_dirs: set[Path] = set()
-        if self.yolo:
-            (out / "yolo" / "labels").mkdir(parents=True, exist_ok=True)
-            (out / "yolo" / "data.yaml").write_text(yolo_pose.data_yaml(rig), encoding="utf-8")
 
     def __enter__(self) -> Exporter:
         return self
@@ -281,89 +289,27 @@ class Exporter:
         if self._problems_file:
             self._problems_file.close()
 
-    def add(self, number: int, line: str) -> None:
-        self.summary.lines += 1
-        try:
-            parsed = parse_output_manifest_line(
-                line,
-                label_attribute_name=self.label_attribute,
-                rig=self.rig,
-                where=f"line {number}",
-            )
-        except AnnotationError as exc:
-            self.summary.unusable += 1
-            self._problem({"line": number, "error": str(exc)})
-            return
-        label = parsed.label
-        if label is None:
-            self.summary.unlabeled += 1
-            return
-        source_ref = parsed.source_ref or label.image_s3_location
-        if not label.usable:
-            self.summary.unusable += 1
-            self._problem(
-                {
-                    "line": number,
-                    "source-ref": source_ref,
-                    "error": "no usable worker answer",
-                    "errors": [str(e) for e in label.errors],
-                }
-            )
-            return
-        name = self.image_name(source_ref, label, number)
-        size = label.image_size or self._local_size(name)
-        if size is None:
-            self.summary.without_size += 1
-        width, height = size or (None, None)
-        image_id = self.coco.add_image(name, width, height, s3_uri=source_ref)
-        skeletons = [s for s in label.updated_annotations or [] if s.num_labeled]
-        for skeleton in skeletons:
-            self.coco.add_skeleton(skeleton, image_id)
-        if self.yolo:
-            self._write_yolo(name, skeletons, size, number)
-        self.summary.add(label)
-        if self.picker.limit:
-            self.picker.offer(_candidate(name, source_ref, label))
+    def run(self) -> None:
+        bar = tqdm(unit=" lines", disable=None)
+        with bar:
+            for chunk, result in export_lines.process(
+                self.source.lines, self.settings, jobs=self.jobs
+            ):
+                self._commit(chunk, result)
+                bar.update(len(chunk))
 
-    def image_name(self, source_ref: str | None, label: ConsolidatedLabel, number: int) -> str:
-        if source_ref and source_ref.startswith("s3://"):
-            key = S3Uri.parse(source_ref).key
-            return (
-                key.removeprefix(self.images_prefix) if key.startswith(self.images_prefix) else key
-            )
-        return label.image_file_name or f"line-{number}"
-
-    def _local_size(self, name: str) -> tuple[int, int] | None:
-        path = self._local_image(name)
-        return draw_skeletons.oriented_size(path) if path else None
-
-    def _local_image(self, name: str) -> Path | None:
-        if self.images_dir is None:
-            return None
-        for candidate in (self.images_dir / name, self.images_dir / Path(name).name):
-            if candidate.is_file():
-                return candidate
-        return None
-
-    def _write_yolo(
-        self, name: str, skeletons: list[Skeleton], size: tuple[int, int] | None, number: int
-    ) -> None:
-        if size is None:
-            self._problem(
-                {
-                    "line": number,
-                    "image": name,
-                    "error": "image size unknown: no YOLO label written",
-                }
-            )
+    def _commit(self, chunk: export_lines.Chunk, result: export_lines.ChunkResult) -> None:
+        self.summary.merge(result.summary)
+        for record in result.problems:
+            self._problem(record)
+        self.coco.add_images_json(result.images)
+        self.coco.add_annotations_json(result.annotations)
+        if not self.picker.wants_more:
             return
-        path = yolo_pose.label_path(self.out / "yolo" / "labels", name)
-        if path.parent not in self._yolo_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._yolo_dirs.add(path.parent)
-        width, height = size
-        text = "".join(yolo_pose.yolo_line(s, self.rig, width, height) + "\n" for s in skeletons)
-        path.write_text(text, encoding="utf-8")
+        text = dict(chunk)
+        for number in result.usable:
+            flags, errors = result.flagged.get(number, ([], []))
+            self.picker.offer(_Candidate(number, text[number], flags, errors))
 
     def _problem(self, record: dict[str, Any]) -> None:
         self.problems += 1
@@ -372,29 +318,30 @@ class Exporter:
         self._problems_file.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def draw_pictures(self) -> None:
-        chosen = self.picker.chosen()
         if not self.picker.limit:
             return
-        pictures = self.out / "pictures"
-        items: list[draw_skeletons.ReviewItem] = []
+        chosen = self.picker.chosen()
+        reader = export_lines.LineProcessor(self.settings)
 
         def one(candidate: _Candidate) -> draw_skeletons.ReviewItem:
-            relative = f"pictures/{candidate.name}.jpg"
-            item = draw_skeletons.ReviewItem(
-                candidate.name, None, candidate.flags, candidate.errors
+            source_ref, label = reader.parse(candidate.number, candidate.text)
+            assert label is not None  # only usable lines are candidates
+            name = export_lines.image_name(
+                source_ref, label, candidate.number, self.settings.images_prefix
             )
-            image = self._open_image(candidate)
+            item = draw_skeletons.ReviewItem(name, None, candidate.flags, candidate.errors)
+            skeletons = label.updated_annotations or []
+            flagged = {f.skeleton for f in label.qa_flags if f.skeleton is not None}
+            image = self._open_image(name, source_ref)
             if image is None:
                 return item
             with image:
-                picture = draw_skeletons.draw(
-                    image, candidate.skeletons, self.rig, candidate.flagged_skeletons
-                )
-            target = pictures / f"{candidate.name}.jpg"
+                picture = draw_skeletons.draw(image, skeletons, self.rig, flagged)
+            target = self.out / "pictures" / f"{name}.jpg"
             target.parent.mkdir(parents=True, exist_ok=True)
             # 4:4:4 chroma: thin coloured lines stay their colour instead of bleeding out.
             picture.save(target, "JPEG", quality=90, subsampling=0)
-            item.picture = relative
+            item.picture = f"pictures/{name}.jpg"
             return item
 
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -414,35 +361,18 @@ class Exporter:
             encoding="utf-8",
         )
 
-    def _open_image(self, candidate: _Candidate) -> Image.Image | None:
-        path = self._local_image(candidate.name)
+    def _open_image(self, name: str, source_ref: str | None) -> Image.Image | None:
+        path = export_lines.local_image(self.settings.images_dir, name)
         try:
             if path is not None:
                 return Image.open(path)
-            if (
-                self.source.clients is not None
-                and candidate.source_ref
-                and candidate.source_ref.startswith("s3://")
-            ):
-                uri = S3Uri.parse(candidate.source_ref)
+            if self.source.clients is not None and source_ref and source_ref.startswith("s3://"):
+                uri = S3Uri.parse(source_ref)
                 body = self.source.clients.s3.get_object(Bucket=uri.bucket, Key=uri.key)["Body"]
                 return Image.open(BytesIO(body.read()))
         except Exception as exc:  # a missing or unreadable image costs its picture, not the export
-            print(f"{PROG}: {candidate.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(f"{PROG}: {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return None
-
-
-def _candidate(name: str, source_ref: str | None, label: ConsolidatedLabel) -> _Candidate:
-    flags = [
-        f"{flag.flag}"
-        + (f" (skeleton {flag.skeleton + 1})" if flag.skeleton is not None else "")
-        + f": {flag.message}"
-        for flag in label.qa_flags
-    ]
-    errors = [str(e) for e in label.errors if e.level == "error"]
-    skeletons = label.updated_annotations or []
-    flagged = {flag.skeleton for flag in label.qa_flags if flag.skeleton is not None}
-    return _Candidate(name, source_ref, skeletons, flagged, flags, errors)
 
 
 if __name__ == "__main__":

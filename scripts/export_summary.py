@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from array import array
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from handlers.label import ConsolidatedLabel
@@ -71,6 +71,17 @@ class Summary:
                 self._oks_sum += label.agreement.mean_oks
                 self._oks_count += 1
                 self.low_agreement_images += label.agreement.mean_oks < self.LOW_AGREEMENT
+
+    def merge(self, other: Summary) -> None:
+        """Add the figures of another part of the same manifest (a worker's chunk)."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, array):
+                mine.extend(theirs)
+            elif isinstance(mine, Counter):
+                mine.update(theirs)
+            else:
+                setattr(self, f.name, mine + theirs)
 
     @property
     def mean_oks(self) -> float | None:

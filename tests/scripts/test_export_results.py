@@ -11,7 +11,7 @@ from PIL import Image
 from pycocotools.coco import COCO
 
 from handlers.rig import load_rig
-from scripts import export_results
+from scripts import export_lines, export_results
 from scripts.aws import AwsClients
 from tests.scripts import aws_fakes
 from tests.scripts.images import make_image
@@ -328,3 +328,36 @@ def _jpeg(size: tuple[int, int]) -> bytes:
     buffer = BytesIO()
     Image.new("RGB", size, "#808080").save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+def test_export_in_worker_processes_matches_one_process(tmp_path: Path, manifest: Path) -> None:
+    lines = manifest.read_text().splitlines(keepends=True)
+    lines.append(lines[0].replace("a.jpg", "d.jpg"))
+    settings = export_lines.Settings(RIG, None, "labeling_jobs/images/", None, None)
+
+    def run(jobs: int) -> list[Any]:
+        results = export_lines.process(lines, settings, jobs=jobs, chunk_lines=1, inline_chunks=1)
+        return [
+            (
+                chunk,
+                r.images,
+                r.annotations,
+                r.usable,
+                r.flagged,
+                r.problems,
+                r.summary.to_jsonable(),
+            )
+            for chunk, r in results
+        ]
+
+    one, two = run(1), run(2)
+
+    assert two == one
+    assert [images for _, images, *_ in one] == [
+        [f'{{"id":1,"file_name":"a.jpg","width":{W},"height":{H},"s3_uri":"{uri("a.jpg")}"}}'],
+        [
+            f'{{"id":2,"file_name":"sub/b.jpg","width":{W},"height":{H},"s3_uri":"{uri("sub/b.jpg")}"}}'
+        ],
+        [],
+        [f'{{"id":4,"file_name":"d.jpg","width":{W},"height":{H},"s3_uri":"{uri("d.jpg")}"}}'],
+    ]
