@@ -32,7 +32,8 @@ Public API (import from the module; nothing is re-exported here, so that
     ``parse_answer(content, worker_id=, field=, rig=)`` -> ``WorkerAnswer``;
     ``s3_uri_from_url``; ``SUBMISSION_FIELDS``.
 ``handlers.label``
-    ``ConsolidatedLabel`` (``.parse``, ``.to_jsonable``, ``.usable``, ``.image_size``),
+    ``ConsolidatedLabel`` (``.parse``, ``.to_jsonable``, ``.usable``, ``.complete``,
+    ``.image_size``),
     ``WorkerResult``, ``build_label(dataset_object_id, answers, ...)``, ``LABEL_FIELDS``.
 ``handlers.output_manifest``
     ``parse_output_manifest_line(line, label_attribute_name=, rig=)`` ->

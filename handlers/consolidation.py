@@ -111,7 +111,7 @@ class Consolidation:
 def consolidate(answers: Sequence[Sequence[Skeleton]], rig: Rig | None = None) -> Consolidation:
     """One list of skeletons from each worker (at least one) -> the consolidated answer."""
     if len(answers) == 1:
-        drawn = [(j, s) for j, s in enumerate(answers[0]) if s.num_labeled]
+        drawn = [(j, s) for j, s in enumerate(answers[0]) if s.drawn]
         return Consolidation([s for _, s in drawn], None, [[(0, j)] for j, _ in drawn])
     similarity: dict[tuple[int, int], float] = {}
 
@@ -123,9 +123,9 @@ def consolidate(answers: Sequence[Sequence[Skeleton]], rig: Rig | None = None) -
         return value
 
     groups: list[list[tuple[int, int, Skeleton]]] = []
-    order = sorted(range(len(answers)), key=lambda w: -sum(1 for s in answers[w] if s.num_labeled))
+    order = sorted(range(len(answers)), key=lambda w: -sum(1 for s in answers[w] if s.drawn))
     for w in order:
-        drawn = [(j, s) for j, s in enumerate(answers[w]) if s.num_labeled]
+        drawn = [(j, s) for j, s in enumerate(answers[w]) if s.drawn]
         if not groups:
             groups = [[(w, j, s)] for j, s in drawn]
             continue

@@ -10,7 +10,11 @@ result), and where they apply ``agreement``, ``qa_flags``, ``errors``, and
 their IDs, ``no_changes_needed`` is true only if every worker said so and
 ``total_time_in_seconds`` is the sum of their times. ``updated_annotations``
 is null when no worker's answer could be used: never an empty list that
-would read as "nobody in this image".
+would read as "nobody in this image". A worker whose answer *is* the
+consolidated answer (one worker, no empty skeletons) is written as
+``"same_as_consolidated": true`` instead of a second copy of the skeletons:
+that halves single-worker labels (Lambda's 6 MB response limit), and
+:meth:`ConsolidatedLabel.parse` puts the copy back.
 
 :func:`build_label` makes one from parsed worker answers;
 :meth:`ConsolidatedLabel.parse` reads one back (from an output manifest).
@@ -25,7 +29,13 @@ from typing import Any
 from handlers.consolidation import Agreement, consolidate
 from handlers.qa import QaFlag, check_skeletons
 from handlers.rig import Rig
-from handlers.skeleton import FieldError, Skeleton, parse_skeletons, same_annotations
+from handlers.skeleton import (
+    FieldError,
+    Skeleton,
+    parse_skeletons,
+    same_annotations,
+    show_value,
+)
 from handlers.submission import WorkerAnswer
 
 #: The keys every consolidated annotation has, in output order.
@@ -57,17 +67,25 @@ class WorkerResult:
     image_height: int | None = None
     other_fields: dict[str, Any] | None = None
     raw: Any = None
+    #: The answer is exactly the consolidated ``updated_annotations`` (one worker, no
+    #: empty skeletons): the JSON then says so instead of repeating the skeletons.
+    same_as_consolidated: bool = False
 
     def to_jsonable(self, cache: dict[int, Any] | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "worker_id": self.worker_id,
-            "updated_annotations": _skeletons_jsonable(self.updated_annotations, cache),
-            "no_changes_needed": self.no_changes_needed,
-            "was_modified": self.was_modified,
-            "total_time_in_seconds": self.total_time_in_seconds,
-            "image_width": self.image_width,
-            "image_height": self.image_height,
-        }
+        out: dict[str, Any] = {"worker_id": self.worker_id}
+        if self.same_as_consolidated:
+            out["same_as_consolidated"] = True
+        else:
+            out["updated_annotations"] = _skeletons_jsonable(self.updated_annotations, cache)
+        out.update(
+            {
+                "no_changes_needed": self.no_changes_needed,
+                "was_modified": self.was_modified,
+                "total_time_in_seconds": self.total_time_in_seconds,
+                "image_width": self.image_width,
+                "image_height": self.image_height,
+            }
+        )
         if self.other_fields:
             out["other_fields"] = self.other_fields
         if self.raw is not None:
@@ -95,6 +113,7 @@ class WorkerResult:
             obj.get("image_height"),
             obj.get("other_fields"),
             obj.get("raw"),
+            obj.get("same_as_consolidated") is True,
         )
 
 
@@ -123,6 +142,15 @@ class ConsolidatedLabel:
     def usable(self) -> bool:
         """Whether the label has consolidated skeletons to train on."""
         return self.updated_annotations is not None
+
+    @property
+    def complete(self) -> bool:
+        """Usable, and nothing was rejected on the way (no ``error``-level entry in ``errors``).
+
+        An incomplete label may lack keypoints or whole skeletons that a worker
+        drew: check it before training on it.
+        """
+        return self.usable and not any(e.level == "error" for e in self.errors)
 
     @property
     def image_size(self) -> tuple[int, int] | None:
@@ -184,6 +212,10 @@ class ConsolidatedLabel:
             WorkerResult.parse(w, f"{field}.workers[{i}]", rig, errors)
             for i, w in enumerate(workers_obj if isinstance(workers_obj, list) else [])
         ]
+        updated = skeletons("updated_annotations")
+        for w in workers:
+            if w.same_as_consolidated:
+                w.updated_annotations = updated
         total = obj.get("total_time_in_seconds")
         return cls(
             dataset_object_id=str(obj.get("dataset_object_id", "")),
@@ -191,7 +223,7 @@ class ConsolidatedLabel:
             image_file_name=obj.get("image_file_name"),
             image_s3_location=obj.get("image_s3_location"),
             original_annotations=skeletons("original_annotations") or [],
-            updated_annotations=skeletons("updated_annotations"),
+            updated_annotations=updated,
             worker_id=obj.get("worker_id"),
             no_changes_needed=obj.get("no_changes_needed") is True,
             was_modified=obj.get("was_modified") is True,
@@ -251,6 +283,10 @@ def build_label(
                 a.image_height,
                 a.other_fields,
                 a.raw,
+                same_as_consolidated=updated is not None
+                and len(usable) == 1
+                and a.updated_annotations is not None
+                and len(a.updated_annotations) == len(updated),
             )
         )
     if updated is not None:
@@ -282,10 +318,21 @@ def build_label(
     else:
         was_modified = _modified(original, updated)
     times = [a.total_time_in_seconds for a in answers if a.total_time_in_seconds is not None]
-    location = next(
-        (a.image_s3_uri for a in answers if (a.image_s3_uri or "").startswith("s3://")), None
-    )
-    location = location or data_object_s3_uri
+    location = data_object_s3_uri
+    for i, a in enumerate(answers):
+        if a.image_s3_uri is None or not a.image_s3_uri.startswith("s3://"):
+            continue
+        if location is None:
+            location = a.image_s3_uri
+        elif a.image_s3_uri != location:
+            all_errors.append(
+                FieldError(
+                    f"workers[{i}].image_s3_uri",
+                    f"the worker labeled {show_value(a.image_s3_uri)}, not this data object "
+                    f"({show_value(location)}); check the template's image_s3_uri",
+                    "warning",
+                )
+            )
     name = (
         location.rsplit("/", 1)[-1]
         if location
@@ -311,7 +358,7 @@ def build_label(
 
 def _modified(original: list[Skeleton], updated: list[Skeleton]) -> bool:
     if not original:
-        return any(s.num_labeled for s in updated)
+        return any(s.drawn for s in updated)
     return not same_annotations(original, updated)
 
 

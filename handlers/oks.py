@@ -26,8 +26,9 @@ from handlers.skeleton import Skeleton
 MIN_AREA = 1.0
 
 # 1 / (8·sigma²) per label; exp(-d² · this / area) is one keypoint's similarity.
+#: The scale of a label that neither the rig nor COCO knows.
+DEFAULT_SCALE = 1.0 / (8.0 * DEFAULT_SIGMA * DEFAULT_SIGMA)
 _NO_RIG_SCALE = {label: 1.0 / (8.0 * s * s) for label, s in COCO_SIGMAS.items()}
-_DEFAULT_SCALE = 1.0 / (8.0 * DEFAULT_SIGMA * DEFAULT_SIGMA)
 _RIG_SCALES: dict[int, tuple[Rig, dict[str, float]]] = {}
 
 
@@ -61,7 +62,7 @@ def oks(
     if scale_area is None:
         scale_area = (area(a) + area(b)) / 2.0
     inv_area = 1.0 / max(scale_area, MIN_AREA)
-    scales = _scales(rig)
+    table = scales(rig)
     total = 0.0
     exp = math.exp
     for label, p in pa.items():
@@ -69,11 +70,15 @@ def oks(
         if q is not None:
             dx = p.x - q.x
             dy = p.y - q.y
-            total += exp(-(dx * dx + dy * dy) * scales.get(label, _DEFAULT_SCALE) * inv_area)
+            total += exp(-(dx * dx + dy * dy) * table.get(label, DEFAULT_SCALE) * inv_area)
     return total / count
 
 
-def _scales(rig: Rig | None) -> dict[str, float]:
+def scales(rig: Rig | None) -> dict[str, float]:
+    """Label -> ``1 / (8·sigma²)``, the factor of ``d² / area`` in a keypoint's OKS term.
+
+    Without a rig, COCO's labels; any other label uses ``DEFAULT_SIGMA``.
+    """
     if rig is None:
         return _NO_RIG_SCALE
     cached = _RIG_SCALES.get(id(rig))

@@ -18,9 +18,9 @@ work for any rig with left/right pairs (people, vehicles):
   than half of the other pieces is flagged; with only two pieces, both are.
 - *Reversed pairs.* Any other left/right pair (knees, wheels) pointing the
   opposite way from the agreeing cross-pieces is flagged when exchanging its
-  two labels would also shorten its lines to its neighbours. This catches
-  swapped knees on a narrow stance, where the crossed-lines test sees almost
-  no difference.
+  two labels would also shorten its lines towards the body (hip-knee for the
+  knees). This catches swapped knees, or a whole swapped lower leg, on a
+  narrow stance, where the crossed-lines test sees almost no difference.
 
 Pairs shorter than :data:`PIECE_MIN_LENGTH` of the skeleton's size are left
 out of the direction tests (a person in profile has no reliable shoulder
@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from handlers.oks import oks
+from handlers.oks import DEFAULT_SCALE, MIN_AREA, oks, scales
 from handlers.rig import Rig
 from handlers.skeleton import Skeleton
 
@@ -106,28 +106,63 @@ def check_skeletons(
     """Every QA flag for one image's consolidated skeletons."""
     flags: list[QaFlag] = []
     geometry = _geometry(rig) if rig is not None else None
+    boxes: list[tuple[float, float, float, float] | None] = []
     for i, s in enumerate(skeletons):
-        if image_width is not None and image_height is not None:
+        points = {k.label: (k.x, k.y) for k in s.keypoints if k.visibility}
+        if not points:
+            boxes.append(None)
+            continue
+        xs = [p[0] for p in points.values()]
+        ys = [p[1] for p in points.values()]
+        box = (min(xs), min(ys), max(xs), max(ys))
+        boxes.append(box)
+        if (
+            image_width is not None
+            and image_height is not None
+            and (box[2] > image_width or box[3] > image_height)
+        ):
             outside = [
-                k.label
-                for k in s.keypoints
-                if k.visibility and (k.x > image_width or k.y > image_height)
+                label for label, (x, y) in points.items() if x > image_width or y > image_height
             ]
-            if outside:
-                flags.append(
-                    QaFlag(
-                        "outside_image",
-                        f"{len(outside)} point(s) outside the {image_width}x{image_height} image",
-                        i,
-                        {"keypoints": outside},
-                    )
+            flags.append(
+                QaFlag(
+                    "outside_image",
+                    f"{len(outside)} point(s) outside the {image_width}x{image_height} image",
+                    i,
+                    {"keypoints": outside},
                 )
-        if geometry is not None:
-            swap = _swap_flag(s, geometry, i)
+            )
+        if geometry is not None and len(points) >= 3:
+            size = math.hypot(box[2] - box[0], box[3] - box[1])
+            swap = _swap_flag(points, size, geometry, i) if size > 0 else None
             if swap is not None:
                 flags.append(swap)
-    for i in range(len(skeletons)):
-        for j in range(i + 1, len(skeletons)):
+    if len(skeletons) > 1:
+        flags.extend(_duplicates(skeletons, boxes, rig))
+    return flags
+
+
+def _duplicates(
+    skeletons: Sequence[Skeleton],
+    boxes: Sequence[tuple[float, float, float, float] | None],
+    rig: Rig | None,
+) -> list[QaFlag]:
+    # Skip pairs whose boxes are so far apart that every keypoint term of OKS,
+    # exp(-d^2 * scale / area), is below DUPLICATE_OKS even for the rig's
+    # loosest keypoint: then OKS cannot reach it either.
+    min_scale = min(*scales(rig).values(), DEFAULT_SCALE)
+    threshold = -math.log(DUPLICATE_OKS)
+    flags = []
+    for i, a in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            b = boxes[j]
+            if a is None or b is None:
+                continue
+            gap_x = max(a[0] - b[2], b[0] - a[2], 0.0)
+            gap_y = max(a[1] - b[3], b[1] - a[3], 0.0)
+            largest = max((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]), MIN_AREA)
+            if (gap_x * gap_x + gap_y * gap_y) * min_scale > threshold * largest:
+                continue
             similarity = oks(skeletons[i], skeletons[j], rig)
             if similarity >= DUPLICATE_OKS:
                 flags.append(
@@ -147,7 +182,8 @@ class _Geometry:
     line_pairs: tuple[tuple[str, str, str, str], ...]
     #: (left, right) pairs joined by a rig line of their own.
     pieces: tuple[tuple[str, str], ...]
-    #: The other (left, right) pairs, each with the indices of its line pairs.
+    #: The other (left, right) pairs, each with the indices of its line pairs
+    #: towards the body (all its line pairs when the rig gives no direction).
     limbs: tuple[tuple[str, str, tuple[int, ...]], ...]
 
 
@@ -175,12 +211,36 @@ def _geometry(rig: Rig) -> _Geometry:
         seen.update((this, other))
         line_pairs.append((a, b, mirror[a], mirror[b]))
     pieces = tuple(pair for pair in rig.mirror_pairs if frozenset(pair) in lines)
-    limbs = tuple(
-        (left, right, tuple(i for i, lp in enumerate(line_pairs) if {left, right} & set(lp)))
-        for left, right in rig.mirror_pairs
-        if (left, right) not in pieces
-    )
-    geometry = _Geometry(tuple(line_pairs), pieces, limbs)
+    # Depth of each keypoint from the cross-pieces along the rig's lines: a limb
+    # pair is judged on its lines towards the body (hip-knee for the knees), so
+    # a swapped lower leg is found at the knee where the swap starts.
+    depth = {label: 0 for pair in pieces for label in pair}
+    frontier = list(depth)
+    while frontier:
+        nxt = []
+        for label in frontier:
+            for bone in rig.skeleton:
+                for here, there in ((bone.a, bone.b), (bone.b, bone.a)):
+                    if here == label and there not in depth:
+                        depth[there] = depth[label] + 1
+                        nxt.append(there)
+        frontier = nxt
+    limbs: list[tuple[str, str, tuple[int, ...]]] = []
+    for left, right in rig.mirror_pairs:
+        if (left, right) in pieces:
+            continue
+        incident = [i for i, lp in enumerate(line_pairs) if {left, right} & set(lp)]
+        level = depth.get(left)
+        towards_body = [
+            i
+            for i in incident
+            if level is not None
+            and any(
+                depth.get(end, level) < level for end in line_pairs[i] if end not in (left, right)
+            )
+        ]
+        limbs.append((left, right, tuple(towards_body or incident)))
+    geometry = _Geometry(tuple(line_pairs), pieces, tuple(limbs))
     _GEOMETRY[id(rig)] = (rig, geometry)
     return geometry
 
@@ -188,44 +248,47 @@ def _geometry(rig: Rig) -> _Geometry:
 Point = tuple[float, float]
 
 
-def _swap_flag(s: Skeleton, geometry: _Geometry, index: int) -> QaFlag | None:
-    points = {k.label: (k.x, k.y) for k in s.keypoints if k.visibility}
-    if len(points) < 3:
-        return None
-    xs = [p[0] for p in points.values()]
-    ys = [p[1] for p in points.values()]
-    size = math.hypot(max(xs) - min(xs), max(ys) - min(ys))
-    if size == 0:
-        return None
-    dist = math.dist
-    # Per line pair: (drawn length, crossed length), or None when a point is missing.
-    lengths: list[tuple[float, float] | None] = []
+def _swap_flag(
+    points: dict[str, Point], size: float, geometry: _Geometry, index: int
+) -> QaFlag | None:
+    get, dist = points.get, math.dist
+    min_gain = CROSSED_MIN_GAIN * size
+    # Per line pair: how much shorter the crossed lines are (None: a point is missing).
+    gains: list[float | None] = []
     crossed: list[list[str]] = []
     for a, b, ma, mb in geometry.line_pairs:
-        pa, pb, pma, pmb = points.get(a), points.get(b), points.get(ma), points.get(mb)
+        pa, pb, pma, pmb = get(a), get(b), get(ma), get(mb)
         if pa is None or pb is None or pma is None or pmb is None:
-            lengths.append(None)
+            gains.append(None)
             continue
         drawn = dist(pa, pb) + dist(pma, pmb)
         swapped = dist(pa, pmb) + dist(pma, pb)
-        lengths.append((drawn, swapped))
-        if swapped < CROSSED_RATIO * drawn and drawn - swapped > CROSSED_MIN_GAIN * size:
+        gains.append(drawn - swapped)
+        if swapped < CROSSED_RATIO * drawn and drawn - swapped > min_gain:
             crossed.append([a, b])
             crossed.append([ma, mb])
     min_length = PIECE_MIN_LENGTH * size
-    pieces = [v for v in (_direction(points, pair, min_length) for pair in geometry.pieces) if v]
+    pieces = _directions(points, geometry.pieces, min_length)
     reversed_pairs = _odd_ones_out(pieces)
-    agreeing = [v for v in pieces if v[0] not in reversed_pairs]
-    if agreeing:
-        cx = sum(v[1] for v in agreeing)
-        cy = sum(v[2] for v in agreeing)
-        norm = math.hypot(cx, cy)
-        for left, right, incident in geometry.limbs if norm else ():
-            limb = _direction(points, (left, right), min_length)
-            if limb is None or (limb[1] * cx + limb[2] * cy) / norm >= PIECE_OPPOSITE_COS:
+    cx = cy = 0.0
+    for pair, ux, uy in pieces:
+        if pair not in reversed_pairs:
+            cx += ux
+            cy += uy
+    norm = math.hypot(cx, cy)
+    if norm:
+        for left, right, incident in geometry.limbs:
+            pl, pr = get(left), get(right)
+            if pl is None or pr is None:
                 continue
-            known = [pair for i in incident if (pair := lengths[i]) is not None]
-            if known and sum(s for _, s in known) < sum(d for d, _ in known):
+            dx, dy = pr[0] - pl[0], pr[1] - pl[1]
+            length = math.hypot(dx, dy)
+            if length < min_length or length == 0:
+                continue
+            if (dx * cx + dy * cy) / (length * norm) >= PIECE_OPPOSITE_COS:
+                continue
+            known = [gain for i in incident if (gain := gains[i]) is not None]
+            if known and sum(known) > 0:  # exchanging the pair shortens its lines
                 reversed_pairs.append((left, right))
     if not crossed and not reversed_pairs:
         return None
@@ -243,18 +306,20 @@ def _swap_flag(s: Skeleton, geometry: _Geometry, index: int) -> QaFlag | None:
     )
 
 
-def _direction(
-    points: dict[str, Point], pair: tuple[str, str], min_length: float
-) -> tuple[tuple[str, str], float, float] | None:
-    """The unit vector from the left to the right point of ``pair``, if long enough."""
-    pl, pr = points.get(pair[0]), points.get(pair[1])
-    if pl is None or pr is None:
-        return None
-    dx, dy = pr[0] - pl[0], pr[1] - pl[1]
-    length = math.hypot(dx, dy)
-    if length < min_length or length == 0:
-        return None
-    return (pair, dx / length, dy / length)
+def _directions(
+    points: dict[str, Point], pairs: Sequence[tuple[str, str]], min_length: float
+) -> list[tuple[tuple[str, str], float, float]]:
+    """Unit vectors from the left to the right point of each pair long enough to trust."""
+    out = []
+    for pair in pairs:
+        pl, pr = points.get(pair[0]), points.get(pair[1])
+        if pl is None or pr is None:
+            continue
+        dx, dy = pr[0] - pl[0], pr[1] - pl[1]
+        length = math.hypot(dx, dy)
+        if length >= min_length and length > 0:
+            out.append((pair, dx / length, dy / length))
+    return out
 
 
 def _odd_ones_out(vectors: list[tuple[tuple[str, str], float, float]]) -> list[tuple[str, str]]:

@@ -51,6 +51,8 @@ class Visibility(IntEnum):
 
 
 _VISIBILITY = {0: Visibility.NOT_LABELED, 1: Visibility.OCCLUDED, 2: Visibility.VISIBLE}
+_BY_INT = (Visibility.NOT_LABELED, Visibility.OCCLUDED, Visibility.VISIBLE)
+_PLAIN = (0, 1, 2)  # JSON output: plain ints, not enum members
 
 
 @dataclass(slots=True)
@@ -102,7 +104,7 @@ class Keypoint:
         return self.visibility != 0
 
     def to_jsonable(self) -> dict[str, Any]:
-        out = {"label": self.label, "x": self.x, "y": self.y, "visibility": int(self.visibility)}
+        out = {"label": self.label, "x": self.x, "y": self.y, "visibility": _PLAIN[self.visibility]}
         if self.extra:
             out.update(self.extra)
         return out
@@ -132,11 +134,20 @@ class Skeleton:
         x0, y0 = min(xs), min(ys)
         return (x0, y0, max(xs) - x0, max(ys) - y0)
 
+    @property
+    def drawn(self) -> bool:
+        """Whether any keypoint is labeled (the public component submits empty skeletons)."""
+        return any(k.visibility for k in self.keypoints)
+
     def to_jsonable(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "annotations": [k.to_jsonable() for k in self.keypoints],
-        }
+        # Inlined Keypoint.to_jsonable: this runs for every keypoint of every label.
+        annotations = [
+            {"label": k.label, "x": k.x, "y": k.y, "visibility": _PLAIN[k.visibility]}
+            if k.extra is None
+            else k.to_jsonable()
+            for k in self.keypoints
+        ]
+        out: dict[str, Any] = {"name": self.name, "annotations": annotations}
         if self.extra:
             out.update(self.extra)
         return out
@@ -226,8 +237,8 @@ def same_annotations(a: Sequence[Skeleton], b: Sequence[Skeleton]) -> bool:
     compared as numbers and coordinates within :data:`SAME_POINT_TOLERANCE`
     are equal. Names count: renaming a person is a change.
     """
-    left = sorted(_normal(s) for s in a if s.num_labeled)
-    right = sorted(_normal(s) for s in b if s.num_labeled)
+    left = sorted(_normal(s) for s in a if s.drawn)
+    right = sorted(_normal(s) for s in b if s.drawn)
     if len(left) != len(right):
         return False
     for (name_a, points_a), (name_b, points_b) in zip(left, right, strict=True):
@@ -316,15 +327,9 @@ def _parse_skeleton(
                 and label not in seen
             ):
                 seen[label] = j
-                keypoints.append(
-                    Keypoint(
-                        label,
-                        x,
-                        y,
-                        _VISIBILITY[v],
-                        None if kp.keys() <= _KEYPOINT_KEYS else _extra(kp),
-                    )
-                )
+                n = len(kp)
+                plain = n == 3 or (n == 4 and "visibility" in kp)
+                keypoints.append(Keypoint(label, x, y, _BY_INT[v], None if plain else _extra(kp)))
                 continue
         point = _parse_keypoint_slowly(kp, f"{field}.annotations[{j}]", rig, seen, errors)
         if point is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,7 +57,7 @@ def submission(
     answer = {
         "updated_annotations": updated if isinstance(updated, str) else json.dumps(updated),
         "original_annotations": original if isinstance(original, str) else json.dumps(original),
-        "image_s3_uri": "s3://bucket/labeling_jobs/images/a.jpg",
+        "image_s3_uri": "s3://pose-labeling-bucket/labeling_jobs/images/a.jpg",
         "image_name": "a.jpg",
         "image_width": "640",
         "image_height": "480",
@@ -64,3 +66,40 @@ def submission(
     }
     answer.update(fields)
     return json.dumps({k: v for k, v in answer.items() if v is not None})
+
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+BUCKET = "pose-labeling-bucket"
+
+
+def event_file(name: str) -> Any:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto for everything boto3 does; fake credentials so nothing real is reachable."""
+    from moto import mock_aws
+
+    import handlers.groundtruth
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setattr(handlers.groundtruth, "_s3_client", None)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def s3(aws: None) -> Any:
+    import boto3
+
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    return client

@@ -11,7 +11,7 @@ from handlers.submission import parse_answer
 from tests.handlers.conftest import COCO, person, submission
 from tests.handlers.test_skeleton import valid_skeletons
 
-IMAGE = "s3://bucket/labeling_jobs/images/a.jpg"
+IMAGE = "s3://pose-labeling-bucket/labeling_jobs/images/a.jpg"
 
 
 def label(*contents, **kwargs):
@@ -41,12 +41,7 @@ def test_single_worker_label_has_exactly_the_documented_fields():
         "workers": [
             {
                 "worker_id": "private.us-east-1.W0",
-                "updated_annotations": [
-                    {
-                        "name": "p",
-                        "annotations": [{"label": "nose", "x": 10, "y": 20, "visibility": 2}],
-                    }
-                ],
+                "same_as_consolidated": True,
                 "no_changes_needed": False,
                 "was_modified": True,
                 "total_time_in_seconds": 42,
@@ -114,13 +109,14 @@ def test_unusable_worker_kept_raw_and_others_consolidated():
     assert out.agreement.workers == 2
     assert out.workers[1].updated_annotations is None and out.workers[1].raw == broken
     assert [(e.field, e.level) for e in out.errors] == [("workers[1]", "error")]
+    assert out.usable and not out.complete
     assert out.to_jsonable()["workers"][1]["updated_annotations"] is None
 
 
 def test_no_usable_answer_gives_null_annotations_not_an_empty_list():
     out = label("{not json")
     assert out.updated_annotations is None
-    assert not out.usable
+    assert not out.usable and not out.complete
     assert out.was_modified is False
     assert out.to_jsonable()["updated_annotations"] is None
     assert out.errors[0].field == "workers[0]"
@@ -158,3 +154,18 @@ def test_identical_workers_label_is_that_answer(value, workers):
         assert all(
             s.mean_oks in (None, 1.0) or s.mean_oks > 0.9999 for s in out.agreement.skeletons
         )
+
+
+def test_single_worker_copy_kept_when_it_differs_from_the_consolidated_answer():
+    out = label(submission([person(), {"name": "empty", "annotations": []}]))
+    worker = out.to_jsonable()["workers"][0]
+    assert "same_as_consolidated" not in worker
+    assert [s["name"] for s in worker["updated_annotations"]] == ["person 1", "empty"]
+    assert [s["name"] for s in out.to_jsonable()["updated_annotations"]] == ["person 1"]
+
+
+def test_single_worker_reference_restored_when_parsed():
+    out = label(submission([person()]))
+    parsed = ConsolidatedLabel.parse(json.loads(json.dumps(out.to_jsonable())), COCO)
+    assert parsed.workers[0].updated_annotations == out.updated_annotations
+    assert parsed.workers[0].same_as_consolidated

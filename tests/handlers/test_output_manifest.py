@@ -19,14 +19,17 @@ def our_label():
         submission([person(occluded=("nose",))]), worker_id="private.us-east-1.A", rig=COCO
     )
     return build_label(
-        "3", [answer], data_object_s3_uri="s3://bucket/labeling_jobs/images/a.jpg", rig=COCO
+        "3",
+        [answer],
+        data_object_s3_uri="s3://pose-labeling-bucket/labeling_jobs/images/a.jpg",
+        rig=COCO,
     )
 
 
 def line(metadata, label=None):
     return json.dumps(
         {
-            "source-ref": "s3://bucket/labeling_jobs/images/a.jpg",
+            "source-ref": "s3://pose-labeling-bucket/labeling_jobs/images/a.jpg",
             "pose": our_label().to_jsonable() if label is None else label,
             "pose-metadata": metadata,
         }
@@ -88,7 +91,8 @@ def test_line_with_two_label_attributes_needs_a_name():
 
 def test_line_truncated_json_names_the_line():
     with pytest.raises(
-        AnnotationError, match=r"^output.manifest:7: line: not valid JSON \(Unterminated string"
+        AnnotationError,
+        match=r"^output.manifest:7: line: not valid JSON \(.* at character 80 of 80\)$",
     ):
         parse_output_manifest_line(line(REAL)[:80], where="output.manifest:7")
 

@@ -148,3 +148,8 @@ def test_no_rig_no_swap_check():
 )
 def test_correct_person_with_click_noise_is_not_flagged(noise, scale):
     assert flags(person(scale=scale, move=noise)) == []
+
+
+def test_swapped_lower_leg_found_at_the_knee():
+    [flag] = flags(person(swap=(("left_knee", "right_knee"), ("left_ankle", "right_ankle"))))
+    assert flag["pairs"] == [["left_knee", "right_knee"]]

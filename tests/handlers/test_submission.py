@@ -21,7 +21,7 @@ def test_answer_per_contract_parses_without_errors():
     assert len(answer.updated_annotations[0].keypoints) == 17
     assert answer.original_annotations == []
     assert (answer.image_s3_uri, answer.image_name) == (
-        "s3://bucket/labeling_jobs/images/a.jpg",
+        "s3://pose-labeling-bucket/labeling_jobs/images/a.jpg",
         "a.jpg",
     )
     assert (answer.image_width, answer.image_height) == (640, 480)

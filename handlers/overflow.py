@@ -1,0 +1,196 @@
+"""Keeping the post-annotation response under Lambda's 6 MB response limit.
+
+Ground Truth sends up to MaxConcurrentTaskCount objects (default 1000) in one
+batch, and a label with three workers and two people is about 12 KB, so a
+realistic batch can be several times the limit (measured in
+``benchmarks/bench_consolidation.py``). A response over the limit fails the
+invocation, and Ground Truth would retry it forever.
+
+So the response is measured (as the Lambda runtime serialises it: default
+``json.dumps``, ASCII, which is an upper bound) and, when it exceeds
+:data:`RESPONSE_BUDGET_BYTES`, bulky fields are moved to **one** JSON file in S3
+next to the payload, largest labels first, until it fits:
+
+1. each label's ``workers`` (the per-worker copies: the bulk, and not needed
+   to train on);
+2. only if that is not enough: ``original_annotations``, ``agreement``,
+   ``qa_flags``, ``errors`` and ``updated_annotations``;
+3. only for batches of thousands of objects: every other field but
+   ``dataset_object_id``, leaving a reference (about 250 bytes per object,
+   so even 20,000 objects fit).
+
+A label that lost fields carries ``"overflow": {"s3_uri": …, "fields": […]}``;
+the file maps each ``datasetObjectId`` to its moved fields, and
+:func:`restore_overflow` puts them back (the export script does this). The file
+goes to ``…/annotations/consolidated-annotation/pose-labeling-overflow/…``,
+mirroring the payload's own path, so the post-annotation role needs
+``s3:PutObject`` on that prefix only. Retries write the same key with the
+same content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: Lambda's limit for a synchronous response.
+RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024
+#: What we allow ourselves: room for the runtime's own framing.
+RESPONSE_BUDGET_BYTES = 5_500_000
+OVERFLOW_DIR = "pose-labeling-overflow"
+#: Moved in this order: per-worker copies first, the consolidated answer last.
+MOVABLE_STAGES = (
+    ("workers",),
+    ("original_annotations", "agreement", "qa_flags", "errors", "updated_annotations"),
+    (
+        "data_object_s3_uri",
+        "image_file_name",
+        "image_s3_location",
+        "worker_id",
+        "no_changes_needed",
+        "was_modified",
+        "total_time_in_seconds",
+    ),
+)
+
+
+class ResponseTooLarge(RuntimeError):
+    """The response cannot be brought under the limit (no place to write, or still too big)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    size_before: int
+    size_after: int
+    #: The labels (datasetObjectIds) that lost fields.
+    moved: tuple[str, ...] = ()
+    overflow_uri: str | None = None
+
+
+def overflow_uri(
+    payload_s3_uri: str | None, output_config: str | None, dataset_object_ids: list[str]
+) -> str | None:
+    """Where a batch's overflow file goes: beside the payload, else under ``outputConfig``.
+
+    Deterministic, so that a retried batch overwrites its own file.
+    """
+    if payload_s3_uri:
+        head, _, tail = payload_s3_uri.rpartition("/consolidation-request/")
+        if head:
+            return f"{head}/{OVERFLOW_DIR}/{tail}"
+        folder, name = posixpath.split(payload_s3_uri)
+        return f"{folder}/{OVERFLOW_DIR}/{name}"
+    if output_config and output_config.startswith("s3://"):
+        digest = hashlib.sha256("\n".join(dataset_object_ids).encode()).hexdigest()[:20]
+        base = output_config.rstrip("/")
+        return f"{base}/consolidated-annotation/{OVERFLOW_DIR}/{digest}.json"
+    return None
+
+
+def fit_response(
+    response: list[dict[str, Any]],
+    label_attribute_name: str,
+    *,
+    uri: str | None,
+    write: Callable[[str, bytes], None],
+    budget: int = RESPONSE_BUDGET_BYTES,
+) -> FitResult:
+    """Shrink ``response`` in place until it fits ``budget``.
+
+    ``uri`` names the overflow file (None: nowhere to write, so a response over
+    budget raises); ``write(uri, content)`` stores it, and is called only if needed.
+    Each label is serialised once to measure it, and each moved value once more
+    to write it; sizes after a move are computed, not re-measured.
+    """
+    sizes = [len(_dumps(item)) for item in response]
+    total = _list_size(sizes)
+    before = total
+    if total <= budget:
+        return FitResult(before, total)
+    if uri is None:
+        raise ResponseTooLarge(
+            f"the response is {before} bytes, over the {budget}-byte budget, and the event names "
+            "no S3 location (payload.s3Uri or outputConfig) to move labels to"
+        )
+    moved: dict[str, list[str]] = {}
+    for fields in MOVABLE_STAGES:
+        for i in sorted(range(len(response)), key=lambda i: -sizes[i]):
+            if total <= budget:
+                break
+            item = response[i]
+            label = item["consolidatedAnnotation"]["content"][label_attribute_name]
+            taken = [f for f in fields if f in label]
+            if not taken:
+                continue
+            parts = moved.setdefault(item["datasetObjectId"], [])
+            change = 0
+            for f in taken:
+                text = _dumps(label.pop(f))
+                parts.append(f"{_dumps(f)}: {text}")
+                change -= _entry_size(f, text)
+            previous = label.pop("overflow", None)
+            if previous is not None:
+                change -= _entry_size("overflow", _dumps(previous))
+            label["overflow"] = {
+                "s3_uri": uri,
+                "fields": [*(previous["fields"] if previous else ()), *taken],
+            }
+            change += _entry_size("overflow", _dumps(label["overflow"]))
+            sizes[i] += change
+            total += change
+        if total <= budget:
+            break
+    if total > budget:
+        raise ResponseTooLarge(
+            f"the response is {total} bytes even with every movable field moved to S3 "
+            f"(budget {budget}, Lambda's limit {RESPONSE_LIMIT_BYTES}); "
+            "lower MaxConcurrentTaskCount"
+        )
+    content = "{" + ", ".join(f"{_dumps(k)}: {{{', '.join(v)}}}" for k, v in moved.items()) + "}"
+    write(uri, content.encode())
+    return FitResult(before, total, tuple(moved), uri)
+
+
+def _dumps(value: Any) -> str:
+    """As the Lambda runtime encodes the response: default separators, ASCII only."""
+    return json.dumps(value)
+
+
+def _entry_size(key: str, value_text: str) -> int:
+    """Bytes one ``"key": value`` entry adds to an object that has other entries."""
+    return len(_dumps(key)) + 2 + len(value_text) + 2
+
+
+def _list_size(sizes: list[int]) -> int:
+    """``[a, b, c]``: brackets plus ", " between items."""
+    return sum(sizes) + 2 + 2 * max(len(sizes) - 1, 0)
+
+
+def restore_overflow(
+    label: dict[str, Any],
+    read_text: Callable[[str], str],
+    cache: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The label with its moved fields put back (a new dict; ``label`` is unchanged).
+
+    ``read_text(uri)`` fetches the overflow file; pass the same ``cache`` dict
+    for a whole manifest so each file is read once.
+    """
+    info = label.get("overflow")
+    if not info:
+        return label
+    uri = info["s3_uri"]
+    cache = {} if cache is None else cache
+    if uri not in cache:
+        cache[uri] = json.loads(read_text(uri))
+    dataset_object_id = label.get("dataset_object_id")
+    stored = cache[uri].get(dataset_object_id)
+    if stored is None:
+        raise KeyError(f"{uri} holds no fields for datasetObjectId {dataset_object_id!r}")
+    restored = {k: v for k, v in label.items() if k != "overflow"}
+    restored.update(stored)
+    return restored

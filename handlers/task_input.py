@@ -1,0 +1,67 @@
+"""The pre-annotation step: one input-manifest line -> the worker template's ``taskInput``.
+
+Input line (DESIGN.md): ``{"source-ref": "s3://…/a.jpg", "annotations": [<skeleton>, …]}``,
+where ``annotations`` may also be a JSON string, or be given as
+``initial_values`` (a JSON string, for compatibility with the public example).
+Output: ``{"image_s3_uri", "image_name", "initial_values"}``, the pre-annotations
+normalised (every visibility explicit) and re-encoded as a JSON string.
+
+Strict: a line without an image, or with any pre-annotation that does not fit
+the rig, raises :class:`~handlers.skeleton.AnnotationError` naming the field and
+the line's image. A worker must never be shown a silently trimmed
+pre-annotation that they then "confirm".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from handlers.rig import Rig
+from handlers.skeleton import (
+    AnnotationError,
+    FieldError,
+    decode_json_list,
+    load_skeletons,
+    show_value,
+    skeletons_to_jsonable,
+)
+
+PRE_ANNOTATION_KEYS = ("annotations", "initial_values")
+
+
+def build_task_input(data_object: dict[str, Any], rig: Rig | None = None) -> dict[str, Any]:
+    source = data_object.get("source-ref")
+    if not isinstance(source, str) or not source.startswith("s3://") or source.endswith("/"):
+        other = ", ".join(sorted(data_object)[:5]) or "nothing"
+        got = (
+            f"got {show_value(source)}" if "source-ref" in data_object else f"the line has {other}"
+        )
+        raise AnnotationError(
+            [FieldError("source-ref", f"expected the s3:// URI of an image, {got}")],
+            "dataset object",
+        )
+    context = f"dataset object {source}"
+    given = [k for k in PRE_ANNOTATION_KEYS if data_object.get(k) is not None]
+    if len(given) > 1:
+        raise AnnotationError(
+            [FieldError("annotations", "both annotations and initial_values are given; keep one")],
+            context,
+        )
+    skeletons = []
+    if given:
+        key = given[0]
+        value = data_object[key]
+        if isinstance(value, str):
+            errors: list[FieldError] = []
+            value = decode_json_list(value, key, errors, empty_means_none=True)
+            rejected = [e for e in errors if e.level == "error"]
+            if rejected:
+                raise AnnotationError(rejected, context)
+        skeletons = load_skeletons(value, key, rig, context)
+    return {
+        "image_s3_uri": source,
+        "image_name": unquote(source.rsplit("/", 1)[-1]),
+        "initial_values": json.dumps(skeletons_to_jsonable(skeletons), separators=(",", ":")),
+    }
