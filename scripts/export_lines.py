@@ -23,6 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from handlers.coco import coco_annotation
 from handlers.label import ConsolidatedLabel
@@ -208,9 +209,12 @@ def image_name(
 
 
 def local_image(images_dir: Path | None, name: str) -> Path | None:
+    """The image in ``images_dir``: at its relative path, or by its file name alone
+    (also URL-decoded, as the offline preview writes its ``source-ref`` keys)."""
     if images_dir is None:
         return None
-    for candidate in (images_dir / name, images_dir / Path(name).name):
+    for relative in (name, Path(name).name, unquote(Path(name).name)):
+        candidate = images_dir / relative
         if candidate.is_file():
             return candidate
     return None

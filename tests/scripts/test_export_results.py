@@ -361,3 +361,38 @@ def test_export_in_worker_processes_matches_one_process(tmp_path: Path, manifest
         [],
         [f'{{"id":4,"file_name":"d.jpg","width":{W},"height":{H},"s3_uri":"{uri("d.jpg")}"}}'],
     ]
+
+
+def test_export_reads_offline_preview_manifest(tmp_path: Path, capsys: Any) -> None:
+    from datetime import datetime
+    from urllib.parse import quote
+
+    from handlers import post_annotation
+    from scripts.preview_groundtruth import output_manifest_line, post_annotation_event
+
+    images = tmp_path / "sample-images"
+    make_image(images / "two people.jpg", (W, H))
+    source_ref = "s3://pose-labeling-preview/labeling_jobs/images/" + quote("two people.jpg")
+    answer = submission([skeleton("person 1", ALICE)], image_s3_uri=source_ref, width=W, height=H)
+    event = post_annotation_event(
+        job_name="pose-labeling-preview",
+        label_attribute="pose",
+        dataset_object_id="0",
+        source_ref=source_ref,
+        answer=answer,
+    )
+    [result] = post_annotation.lambda_handler(event)
+    line = output_manifest_line(
+        {"source-ref": source_ref},
+        label_attribute="pose",
+        consolidated=result["consolidatedAnnotation"]["content"]["pose"],
+        job_name="pose-labeling-preview",
+        created=datetime(2026, 1, 1),
+    )
+    manifest = write_manifest(tmp_path / "output.manifest", [json.dumps(line)])
+
+    assert export(tmp_path, manifest, "--images", str(images)) == 0, capsys.readouterr().err
+
+    coco = json.loads((tmp_path / "out" / "coco_keypoints.json").read_text())
+    assert [a["keypoints"] for a in coco["annotations"]] == [flat(ALICE)]
+    assert (tmp_path / "out" / "pictures" / "two%20people.jpg.jpg").is_file()
