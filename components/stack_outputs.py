@@ -3,12 +3,16 @@
 The program exports exactly these keys; scripts read them back from
 ``pulumi stack output --json`` (or a file holding the same JSON). No Pulumi import
 here, so scripts can use it without loading the Pulumi SDK.
+
+``OUTPUT_NAMES`` are required: every deployed stack has them. The fields with a
+default (``OPTIONAL_OUTPUT_NAMES``) are exported when the stack has the thing
+they name, and are None otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from handlers.rig import Rig, RigError, load_rig
@@ -26,6 +30,11 @@ class StackOutputs:
     #: Exported as the whole rig object, so scripts on any machine see the deployed rig.
     rig: Rig
     region: str
+    #: Managed policy to attach to the people who launch jobs (iam:PassRole and job actions).
+    job_launcher_policy_arn: str | None = None
+    #: The bucket's customer-managed KMS key (production profile): pass it to jobs as
+    #: ``OutputConfig.KmsKeyId``. None when the bucket uses SSE-S3.
+    kms_key_id: str | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "stack outputs") -> StackOutputs:
@@ -37,6 +46,7 @@ class StackOutputs:
                 " that has been deployed with `pulumi up`?"
             )
         plain = {name: str(values[name]) for name in OUTPUT_NAMES if name != "rig"}
+        plain |= {name: str(values[name]) for name in OPTIONAL_OUTPUT_NAMES if values.get(name)}
         try:
             rig_value = values["rig"]
             rig = (
@@ -49,5 +59,9 @@ class StackOutputs:
         return cls(**plain, rig=rig)
 
 
-#: Every output the stack exports, in the order DESIGN.md lists them.
-OUTPUT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(StackOutputs))
+#: Every output a deployed stack exports, in the order DESIGN.md lists them.
+OUTPUT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(StackOutputs) if f.default is MISSING)
+#: Outputs exported only when the stack has what they name.
+OPTIONAL_OUTPUT_NAMES: tuple[str, ...] = tuple(
+    f.name for f in fields(StackOutputs) if f.default is not MISSING
+)

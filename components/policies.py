@@ -1,0 +1,302 @@
+"""Every IAM and resource policy document the stack attaches, as small pure functions.
+
+The components join Pulumi outputs and call these; the tests call them directly
+(parliament, privilege checks) and through the stack under mocks. Each returns
+compact JSON with sorted keys, so an unchanged stack renders byte-identical
+documents and never shows a perpetual diff.
+
+Least privilege, statement by statement: every ``Sid`` says what the grant is
+for, and the only ``"Resource": "*"`` left is for actions that have no
+resource-level permissions at all (commented where it appears).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from components.s3_layout import IMAGES_PREFIX, JOBS_PREFIX, MANIFESTS_PREFIX, OUTPUT_PREFIX
+from handlers.overflow import OVERFLOW_DIR
+
+#: Where the post-annotation Lambda puts labels too big for its response, per job.
+OVERFLOW_PATH = f"annotations/consolidated-annotation/{OVERFLOW_DIR}"
+
+VERSION = "2012-10-17"
+
+Statement = dict[str, Any]
+
+
+def document(*statements: Statement) -> str:
+    """A policy document as compact JSON with sorted keys (stable across runs)."""
+    return json.dumps(
+        {"Version": VERSION, "Statement": list(statements)},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def partition_of(arn: str) -> str:
+    """``aws`` (or ``aws-cn``, ``aws-us-gov``) from any ARN, so no partition is hard-coded."""
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        raise ValueError(f"not an ARN: {arn!r}")
+    return parts[1]
+
+
+def objects(bucket_arn: str, prefix: str) -> str:
+    """ARN of every object under ``prefix`` of the bucket."""
+    return f"{bucket_arn}/{prefix}*"
+
+
+# -- trust policies ---------------------------------------------------------------
+
+
+def assume_role_policy(service: str) -> str:
+    """Trust policy letting one AWS service principal assume the role, and nothing else."""
+    return document(
+        {
+            "Sid": "TrustedService",
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+        }
+    )
+
+
+SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+
+
+# -- bucket policies --------------------------------------------------------------
+
+
+def deny_insecure_transport(bucket_arn: str) -> Statement:
+    """Refuse every request made without TLS, whoever makes it."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def asset_bucket_policy(bucket_arn: str, component_key: str, distribution_arn: str) -> str:
+    """TLS only; CloudFront (this distribution, through OAC) may read the component JS only."""
+    return document(
+        deny_insecure_transport(bucket_arn),
+        {
+            "Sid": "CloudFrontReadsComponentOnly",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/{component_key}",
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+        },
+    )
+
+
+# -- Ground Truth execution role -------------------------------------------------
+
+
+def execution_role_policy(
+    *,
+    bucket_arn: str,
+    template_key: str,
+    lambda_arns: Sequence[str],
+    region: str,
+    account_id: str,
+    kms_key_arn: str | None = None,
+) -> str:
+    """What a labeling job needs: its inputs, its output prefix, our two Lambdas, its logs."""
+    partition = partition_of(bucket_arn)
+    log_group = f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws/sagemaker/LabelingJobs"
+    statements: list[Statement] = [
+        {
+            "Sid": "LocateAndListJobBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+            "Resource": bucket_arn,
+        },
+        {
+            # Ground Truth reads the images through grant_read_access, the manifest,
+            # the template, and reads back what it wrote under the output prefix.
+            "Sid": "ReadJobDataAndTemplate",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [
+                objects(bucket_arn, IMAGES_PREFIX),
+                objects(bucket_arn, MANIFESTS_PREFIX),
+                objects(bucket_arn, OUTPUT_PREFIX),
+                f"{bucket_arn}/{template_key}",
+            ],
+        },
+        {
+            "Sid": "WriteJobOutput",
+            "Effect": "Allow",
+            "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
+            "Resource": objects(bucket_arn, OUTPUT_PREFIX),
+        },
+        {
+            "Sid": "InvokeAnnotationLambdas",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": sorted(lambda_arns),
+        },
+        {
+            # PutMetricData has no resource-level permissions: "*" is the only
+            # value IAM accepts. Worker metrics are all Ground Truth publishes.
+            "Sid": "PublishWorkerMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+        },
+        {
+            "Sid": "WriteLabelingJobLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
+            "Resource": [log_group, f"{log_group}:*"],
+        },
+    ]
+    if kms_key_arn:
+        statements.append(
+            {
+                # What S3 calls on the role's behalf for SSE-KMS reads and writes. The
+                # key policy grants Ground Truth's documented list as well.
+                "Sid": "UseDataKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                "Resource": kms_key_arn,
+            }
+        )
+    return document(*statements)
+
+
+def job_launcher_policy(
+    *,
+    bucket_arn: str,
+    execution_role_arn: str,
+    region: str,
+    account_id: str,
+    kms_key_arn: str | None = None,
+) -> str:
+    """What a person or CI job launching labeling jobs needs, PassRole included."""
+    partition = partition_of(bucket_arn)
+    statements: list[Statement] = [
+        {
+            "Sid": "PassExecutionRoleToGroundTruth",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": execution_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
+        },
+        {
+            "Sid": "RunLabelingJobs",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:AddTags",
+                "sagemaker:CreateLabelingJob",
+                "sagemaker:DescribeLabelingJob",
+                "sagemaker:StopLabelingJob",
+            ],
+            "Resource": f"arn:{partition}:sagemaker:{region}:{account_id}:labeling-job/*",
+        },
+        {
+            # ListLabelingJobs has no resource-level permissions: "*" is required.
+            "Sid": "ListLabelingJobs",
+            "Effect": "Allow",
+            "Action": "sagemaker:ListLabelingJobs",
+            "Resource": "*",
+        },
+        {
+            "Sid": "UploadImagesAndManifests",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": [objects(bucket_arn, IMAGES_PREFIX), objects(bucket_arn, MANIFESTS_PREFIX)],
+        },
+        {
+            "Sid": "ReadJobData",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": objects(bucket_arn, JOBS_PREFIX),
+        },
+        {
+            "Sid": "ListJobData",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": f"{JOBS_PREFIX}*"}},
+        },
+    ]
+    if kms_key_arn:
+        statements.append(
+            {
+                "Sid": "UseDataKeyForJobData",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": kms_key_arn,
+            }
+        )
+    return document(*statements)
+
+
+# -- Lambda roles -----------------------------------------------------------------
+
+
+def lambda_role_policy(
+    *,
+    log_group_arn: str,
+    bucket_arn: str | None = None,
+    region: str | None = None,
+    kms_key_arn: str | None = None,
+) -> str:
+    """Write to the function's own log group; with ``bucket_arn``, the post hook's S3 access.
+
+    The post-annotation Lambda reads Ground Truth's consolidation request, which
+    Ground Truth writes under the output prefix (``payload.s3Uri``), and writes
+    one overflow file beside it when a batch's labels exceed Lambda's response
+    limit (``handlers/overflow.py``).
+    """
+    statements: list[Statement] = [
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:*",
+        }
+    ]
+    if bucket_arn:
+        statements.append(
+            {
+                "Sid": "ReadConsolidationRequests",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": objects(bucket_arn, OUTPUT_PREFIX),
+            }
+        )
+        statements.append(
+            {
+                "Sid": "WriteOverflowLabels",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{OUTPUT_PREFIX}*/{OVERFLOW_PATH}/*",
+            }
+        )
+        if kms_key_arn:
+            statements.append(
+                {
+                    "Sid": "UseDataKeyThroughS3",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": kms_key_arn,
+                    "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+                }
+            )
+    return document(*statements)

@@ -1,0 +1,253 @@
+"""``SecureAssetCdn``: the private bucket, and CloudFront serving exactly one object of it.
+
+The bucket holds everything (images, manifests, labels, the template) and is
+never public: all four public-access blocks, ACLs disabled, default encryption,
+versioning, TLS-only. CloudFront reaches it through Origin Access Control, and
+the bucket policy lets this one distribution read one key: the labeling
+component's JS. Every other key answers 403 through the CDN.
+
+The JS is uploaded under a content-hashed key. A new build is a new URL, which
+the worker template (rendered in the same ``pulumi up``) points to, so workers
+get it at once without a CloudFront invalidation, and the file can be cached for
+a year (``immutable``). Pulumi has no invalidation resource; an invalidation
+would also leave a window where the new template meets a cached old script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components import policies
+from components.s3_layout import component_key
+
+COMPONENT_PATH = Path(__file__).resolve().parent.parent / "assets" / "crowd-2d-skeleton.js"
+
+#: AWS's managed "CachingOptimized" cache policy (the same ID in every account):
+#: long TTLs, gzip and brotli, no cookies, headers or query strings in the key.
+CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+_ORIGIN_ID = "asset-bucket"
+_ONE_YEAR = 31_536_000
+
+
+@dataclass(frozen=True)
+class ComponentBundle:
+    """The labeling component's JS, read and hashed before any resource is registered."""
+
+    path: Path
+    content_hash: str
+
+    @classmethod
+    def read(cls, path: Path = COMPONENT_PATH) -> ComponentBundle:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise pulumi.RunError(
+                f"{path}: cannot read the labeling component ({exc.strerror or exc});"
+                " the stack serves this file to workers, so it must exist before `pulumi up`"
+            ) from exc
+        if not data.strip():
+            raise pulumi.RunError(f"{path}: the labeling component is empty")
+        return cls(path, hashlib.sha256(data).hexdigest()[:16])
+
+    @property
+    def key(self) -> str:
+        return component_key(self.content_hash)
+
+
+@dataclass(frozen=True)
+class SecureAssetCdnArgs:
+    #: The component JS to serve (``ComponentBundle.read(path)``).
+    component: ComponentBundle
+    #: Delete the bucket even when it holds objects (every version) on destroy.
+    force_destroy: bool
+    #: CloudFront price class: which edge locations serve the JS.
+    price_class: pulumi.Input[str]
+    #: Customer-managed KMS key for the bucket's default encryption; SSE-S3 when None.
+    kms_key_arn: pulumi.Input[str] | None = None
+
+
+class SecureAssetCdn(pulumi.ComponentResource):
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
+    cdn_domain_name: pulumi.Output[str]
+    component_url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: SecureAssetCdnArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("pose-labeling:cdn:SecureAssetCdn", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=args.force_destroy, opts=child)
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[_encryption_rule(args.kms_key_arn)],
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        # Ground Truth needs this rule on the image bucket when jobs are created
+        # through the API (only the console adds it), or image tasks fail to load.
+        aws.s3.BucketCorsConfiguration(
+            f"{name}-cors",
+            bucket=bucket.id,
+            cors_rules=[
+                {
+                    "allowed_methods": ["GET"],
+                    "allowed_origins": ["*"],
+                    "expose_headers": ["Access-Control-Allow-Origin"],
+                }
+            ],
+            opts=child,
+        )
+        # Failed multi-part uploads are billed invisibly until aborted.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "abort-incomplete-uploads",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            opts=child,
+        )
+
+        origin_access = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            description="Signed requests from the pose-labeling CDN to its private bucket",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-headers",
+            comment="CORS for the worker page, and security headers",
+            cors_config={
+                "access_control_allow_credentials": False,
+                "access_control_allow_headers": {"items": ["*"]},
+                "access_control_allow_methods": {"items": ["GET", "HEAD"]},
+                "access_control_allow_origins": {"items": ["*"]},
+                "access_control_max_age_sec": 86400,
+                "origin_override": True,
+            },
+            security_headers_config={
+                "content_type_options": {"override": True},
+                "frame_options": {"frame_option": "DENY", "override": True},
+                "referrer_policy": {"referrer_policy": "no-referrer", "override": True},
+                "strict_transport_security": {
+                    "access_control_max_age_sec": 63_072_000,
+                    "include_subdomains": True,
+                    "override": True,
+                },
+            },
+            opts=child,
+        )
+        distribution = aws.cloudfront.Distribution(
+            f"{name}-distribution",
+            comment="pose-labeling: the labeling component's JS",
+            enabled=True,
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=args.price_class,
+            origins=[
+                {
+                    "origin_id": _ORIGIN_ID,
+                    "domain_name": bucket.bucket_regional_domain_name,
+                    "origin_access_control_id": origin_access.id,
+                }
+            ],
+            default_cache_behavior={
+                "target_origin_id": _ORIGIN_ID,
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ["GET", "HEAD"],
+                "cached_methods": ["GET", "HEAD"],
+                "compress": True,
+                "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
+                "response_headers_policy_id": headers.id,
+            },
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate={"cloudfront_default_certificate": True},
+            opts=child,
+        )
+        key = args.component.key
+        aws.s3.BucketPolicy(
+            f"{name}-bucket-policy",
+            bucket=bucket.id,
+            policy=pulumi.Output.all(bucket=bucket.arn, cdn=distribution.arn).apply(
+                lambda v: policies.asset_bucket_policy(v["bucket"], key, v["cdn"])
+            ),
+            # S3 rejects policy writes while the public-access block is being applied.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        aws.s3.BucketObjectv2(
+            f"{name}-component",
+            bucket=bucket.id,
+            key=key,
+            source=pulumi.FileAsset(str(args.component.path)),
+            content_type="application/javascript; charset=utf-8",
+            cache_control=f"public, max-age={_ONE_YEAR}, immutable",
+            # The JS is public through CloudFront anyway; SSE-S3 spares CloudFront a
+            # KMS grant when the bucket's default key is customer-managed.
+            server_side_encryption="AES256",
+            opts=child,
+        )
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.distribution_arn = distribution.arn
+        self.cdn_domain_name = distribution.domain_name
+        self.component_url = pulumi.Output.concat("https://", distribution.domain_name, "/", key)
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "distribution_arn": self.distribution_arn,
+                "cdn_domain_name": self.cdn_domain_name,
+                "component_url": self.component_url,
+            }
+        )
+
+
+def _encryption_rule(
+    kms_key_arn: pulumi.Input[str] | None,
+) -> aws.s3.BucketServerSideEncryptionConfigurationRuleArgsDict:
+    if kms_key_arn is None:
+        return {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
+    return {
+        "apply_server_side_encryption_by_default": {
+            "sse_algorithm": "aws:kms",
+            "kms_master_key_id": kms_key_arn,
+        },
+        # One data key per bucket instead of per object: far fewer KMS calls.
+        "bucket_key_enabled": True,
+    }

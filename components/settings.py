@@ -1,0 +1,98 @@
+"""The stack's settings: every key declared in ``Pulumi.yaml``, read and validated once.
+
+Defaults live in ``Pulumi.yaml`` only (the CLI applies them), so every key is
+read with ``require*`` here. A bad value stops ``pulumi up`` before any resource
+is registered, with a message naming the key, the problem and the choices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from handlers.rig import Rig, RigError, load_rig
+
+#: The only retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731),
+    *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+#: AWS tag limits: keys 1-128 characters, values 0-256, no ``aws:`` prefix.
+_TAG = re.compile(r"(?P<key>[^=]{1,128})=(?P<value>.{0,256})", re.DOTALL)
+
+
+class SettingsError(pulumi.RunError):
+    """A config value the program cannot use; printed by Pulumi without a traceback."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    region: str
+    rig: Rig
+    instructions: str
+    log_retention_days: int
+    force_destroy: bool
+    tags: Mapping[str, str]
+    price_class: str
+
+    @classmethod
+    def load(cls, config: pulumi.Config | None = None) -> StackSettings:
+        config = config or pulumi.Config()
+        name = config.name
+        region = aws.config.region
+        if not region:
+            raise SettingsError(
+                "aws:region is not set: run `pulumi config set aws:region <region>`"
+                " (a region where SageMaker Ground Truth is available, e.g. us-east-1)"
+            )
+        return cls(
+            region=region,
+            rig=_rig(name, config.require("rig")),
+            instructions=config.require("instructions"),
+            log_retention_days=_one_of(
+                name, "logRetentionDays", config.require_int("logRetentionDays"), LOG_RETENTION_DAYS
+            ),
+            force_destroy=config.require_bool("forceDestroy"),
+            tags=_tags(name, config.require_object("tags")),
+            price_class=_one_of(name, "priceClass", config.require("priceClass"), PRICE_CLASSES),
+        )
+
+
+def _rig(namespace: str, value: str) -> Rig:
+    try:
+        return load_rig(value)
+    except RigError as exc:
+        raise SettingsError(f"{namespace}:rig: {exc}") from exc
+
+
+def _one_of(namespace: str, key: str, value: Any, choices: tuple[Any, ...]) -> Any:
+    if value not in choices:
+        allowed = ", ".join(str(c) for c in choices)
+        raise SettingsError(f"{namespace}:{key}: {value!r} is not allowed; choose one of {allowed}")
+    return value
+
+
+def _tags(namespace: str, value: Any) -> dict[str, str]:
+    """``["key=value", ...]`` (Pulumi.yaml config has no map type) into a dict."""
+    if not isinstance(value, list):
+        raise SettingsError(
+            f'{namespace}:tags: expected a list like ["team=vision"], got {value!r}'
+        )
+    tags: dict[str, str] = {}
+    for i, item in enumerate(value):
+        match = _TAG.fullmatch(item) if isinstance(item, str) else None
+        if not match or match["key"].strip() != match["key"] or match["key"].startswith("aws:"):
+            raise SettingsError(
+                f"{namespace}:tags[{i}]: expected key=value (key 1-128 characters without"
+                f" surrounding spaces or an aws: prefix, value up to 256), got {item!r}"
+            )
+        if match["key"] in tags:
+            raise SettingsError(f"{namespace}:tags[{i}]: duplicate key {match['key']!r}")
+        tags[match["key"]] = match["value"]
+    return tags

@@ -1,0 +1,23 @@
+"""Shared, session-scoped stack runs: each program runs under mocks once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.infra import harness
+
+
+@pytest.fixture(scope="session")
+def component_js(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small stand-in for the labeling component, so component tests need no UI build."""
+    path = tmp_path_factory.mktemp("assets") / "crowd-2d-skeleton.js"
+    path.write_text("customElements.get('crowd-2d-skeleton');\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def default_stack() -> harness.StackRun:
+    """The whole program with Pulumi.yaml's defaults: what a first `pulumi up` deploys."""
+    return harness.run_main()
