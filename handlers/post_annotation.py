@@ -24,7 +24,7 @@ from handlers.groundtruth import (
     write_s3_json,
 )
 from handlers.label import ConsolidatedLabel, build_label
-from handlers.overflow import fit_response, overflow_uri
+from handlers.overflow import FitResult, fit_response, overflow_uri
 from handlers.rig import Rig, load_deployed_rig
 from handlers.submission import WorkerAnswer, parse_answer
 
@@ -42,26 +42,28 @@ def lambda_handler(
     with _gc_paused():
         objects = read_payload(request, s3=s3)
         labels = [label_for(obj, RIG, request, s3) for obj in objects]
-    response = [
-        consolidation_response(
-            label.dataset_object_id, request.label_attribute_name, label.to_jsonable()
-        )
-        for label in labels
-    ]
-    fit = fit_response(
+        response = [
+            consolidation_response(obj.dataset_object_id, request.label_attribute_name, label)
+            for obj, label in zip(objects, (label.to_jsonable() for label in labels), strict=True)
+        ]
+        fit = fit_under_limit(response, request, s3)
+    _log_summary(labels, fit)
+    return response
+
+
+def fit_under_limit(
+    response: list[dict[str, Any]], request: PostAnnotationRequest, s3: Any = None
+) -> FitResult:
+    """Move fields to S3 if the response would break Lambda's 6 MB limit (see overflow.py)."""
+    ids = [item["datasetObjectId"] for item in response]
+    return fit_response(
         response,
         request.label_attribute_name,
-        uri=overflow_uri(
-            request.payload_s3_uri,
-            request.output_config,
-            [obj.dataset_object_id for obj in objects],
-        ),
+        uri=overflow_uri(request.payload_s3_uri, request.output_config, ids),
         write=lambda uri, content: write_s3_json(
             uri, content, s3=s3, role_arn=request.role_arn, kms_key_id=request.kms_key_id
         ),
     )
-    _log_summary(labels, fit.size_after, len(fit.moved), fit.overflow_uri)
-    return response
 
 
 def label_for(
@@ -85,7 +87,7 @@ def label_for(
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch is decoded and consolidated.
+    """Pause the cyclic garbage collector while a batch is decoded, consolidated and sized.
 
     A batch allocates millions of small containers and no reference cycles; the
     collector would rescan the growing heap again and again (10-30% of the time
@@ -101,9 +103,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _log_summary(
-    labels: list[ConsolidatedLabel], size: int, moved: int, overflow: str | None
-) -> None:
+def _log_summary(labels: list[ConsolidatedLabel], fit: FitResult) -> None:
     answers = sum(len(label.workers) for label in labels)
     unusable = sum(1 for label in labels for w in label.workers if w.updated_annotations is None)
     flagged = sum(1 for label in labels if label.qa_flags)
@@ -122,9 +122,12 @@ def _log_summary(
         unusable,
         with_errors,
         flagged,
-        size,
+        fit.size_after,
     )
-    if moved:
+    if fit.moved:
         LOG.warning(
-            "response over the Lambda limit: fields of %s labels moved to %s", moved, overflow
+            "response of %s bytes over the Lambda limit: fields of %s labels moved to %s",
+            fit.size_before,
+            len(fit.moved),
+            fit.overflow_uri,
         )

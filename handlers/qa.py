@@ -112,8 +112,7 @@ def check_skeletons(
         if not points:
             boxes.append(None)
             continue
-        xs = [p[0] for p in points.values()]
-        ys = [p[1] for p in points.values()]
+        xs, ys = zip(*points.values(), strict=True)
         box = (min(xs), min(ys), max(xs), max(ys))
         boxes.append(box)
         if (
@@ -142,6 +141,19 @@ def check_skeletons(
     return flags
 
 
+_DUPLICATE_EXPONENT = -math.log(DUPLICATE_OKS)
+_MIN_SCALE: dict[int, tuple[Rig | None, float]] = {}
+
+
+def _min_scale(rig: Rig | None) -> float:
+    """The loosest keypoint's OKS scale (largest sigma) of the rig, cached per rig."""
+    cached = _MIN_SCALE.get(id(rig))
+    if cached is None or cached[0] is not rig:
+        cached = (rig, min(*scales(rig).values(), DEFAULT_SCALE))
+        _MIN_SCALE[id(rig)] = cached
+    return cached[1]
+
+
 def _duplicates(
     skeletons: Sequence[Skeleton],
     boxes: Sequence[tuple[float, float, float, float] | None],
@@ -150,8 +162,8 @@ def _duplicates(
     # Skip pairs whose boxes are so far apart that every keypoint term of OKS,
     # exp(-d^2 * scale / area), is below DUPLICATE_OKS even for the rig's
     # loosest keypoint: then OKS cannot reach it either.
-    min_scale = min(*scales(rig).values(), DEFAULT_SCALE)
-    threshold = -math.log(DUPLICATE_OKS)
+    min_scale = _min_scale(rig)
+    threshold = _DUPLICATE_EXPONENT
     flags = []
     for i, a in enumerate(boxes):
         for j in range(i + 1, len(boxes)):
