@@ -73,6 +73,9 @@ def run(prog: str, body: Callable[[], int]) -> int:
         return fail(prog, describe_client_error(exc))
     except BotoCoreError as exc:
         return fail(prog, f"AWS request failed: {exc}")
+    except OSError as exc:  # a file that cannot be read or written: name it
+        where = f"{exc.filename}: " if exc.filename else ""
+        return fail(prog, f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

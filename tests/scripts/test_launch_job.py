@@ -527,3 +527,18 @@ def test_launch_pre_annotations_too_large_for_a_manifest_attribute(
     assert code == 1
     assert "pre-annotations for a.jpg: " in err
     assert "Ground Truth allows 20,000 per attribute" in err
+
+
+def test_launch_unwritable_manifest_path_is_one_line(
+    folder: Path, outputs_file: Path, tmp_path: Path, capsys: Any
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    argv = args(folder, outputs_file, tmp_path, "--dry-run")
+    argv[argv.index("--manifest-out") + 1] = str(blocker / "job.manifest")
+
+    code = launch_job.main(argv)
+
+    errors = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
+    assert code == 1
+    assert errors == [f"python -m scripts.launch_job: error: {blocker}: File exists"]
