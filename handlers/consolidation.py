@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.assignment import min_cost_assignment
-from handlers.oks import oks
+from handlers.oks import area, points, points_oks
 from handlers.rig import Rig
 from handlers.skeleton import Keypoint, Skeleton, Visibility
 
@@ -114,12 +114,15 @@ def consolidate(answers: Sequence[Sequence[Skeleton]], rig: Rig | None = None) -
         drawn = [(j, s) for j, s in enumerate(answers[0]) if s.drawn]
         return Consolidation([s for _, s in drawn], None, [[(0, j)] for j, _ in drawn])
     similarity: dict[tuple[int, int], float] = {}
+    prepared: dict[int, tuple[dict[str, tuple[float, float]], float]] = {}
 
     def pair_oks(a: Skeleton, b: Skeleton) -> float:
         key = (id(a), id(b)) if id(a) < id(b) else (id(b), id(a))
         value = similarity.get(key)
         if value is None:
-            value = similarity[key] = oks(a, b, rig)
+            pa, area_a = prepared.get(id(a)) or prepared.setdefault(id(a), (points(a), area(a)))
+            pb, area_b = prepared.get(id(b)) or prepared.setdefault(id(b), (points(b), area(b)))
+            value = similarity[key] = points_oks(pa, pb, (area_a + area_b) / 2.0, rig)
         return value
 
     groups: list[list[tuple[int, int, Skeleton]]] = []
@@ -187,23 +190,31 @@ def _merge(members: Sequence[Skeleton], rig: Rig | None) -> tuple[Skeleton, Skel
     spread: dict[str, float] = {}
     placed_by: dict[str, int] = {}
     for label in [*first, *later]:
-        points = by_label.get(label)
-        if points is None:  # listed as not labeled (v = 0) by the first worker only
+        placed = by_label.get(label)
+        if placed is None:  # listed as not labeled (v = 0) by the first worker only
             keypoints.append(first[label])
             continue
-        x = median([p.x for p in points])
-        y = median([p.y for p in points])
-        occluded = sum(1 for p in points if p.visibility == Visibility.OCCLUDED)
-        v = Visibility.OCCLUDED if occluded * 2 > len(points) else Visibility.VISIBLE
-        keypoints.append(Keypoint(label, x, y, v, points[0].extra))
-        if len(points) > 1:
-            mean_sq = sum((p.x - x) ** 2 + (p.y - y) ** 2 for p in points) / len(points)
-            spread[label] = round(math.sqrt(mean_sq), 2)
-        if len(points) < len(members):
-            placed_by[label] = len(points)
-    names = Counter(s.name for s in members)
-    top = max(names.values())
-    name = next(s.name for s in members if names[s.name] == top)
+        n = len(placed)
+        xs = [p.x for p in placed]
+        ys = [p.y for p in placed]
+        x = median(xs)
+        y = median(ys)
+        occluded = [p.visibility for p in placed].count(Visibility.OCCLUDED)
+        v = Visibility.OCCLUDED if occluded * 2 > n else Visibility.VISIBLE
+        keypoints.append(Keypoint(label, x, y, v, placed[0].extra))
+        if n > 1:
+            squares = 0.0
+            for px, py in zip(xs, ys, strict=True):
+                squares += (px - x) * (px - x) + (py - y) * (py - y)
+            spread[label] = round(math.sqrt(squares / n), 2)
+        if n < len(members):
+            placed_by[label] = n
+    names = [s.name for s in members]
+    name = names[0]
+    if names.count(name) != len(names):
+        counts = Counter(names)
+        top = max(counts.values())
+        name = next(n for n in names if counts[n] == top)
     skeleton = Skeleton(name, keypoints, members[0].extra)
     return skeleton, SkeletonAgreement(len(members), None, spread, placed_by)
 

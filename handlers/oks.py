@@ -54,22 +54,35 @@ def oks(
     a: Skeleton, b: Skeleton, rig: Rig | None = None, *, scale_area: float | None = None
 ) -> float:
     """Similarity of two skeletons in [0, 1]; 0 when neither has a labeled keypoint."""
-    pa = {k.label: k for k in a.keypoints if k.visibility}
-    pb = {k.label: k for k in b.keypoints if k.visibility}
+    if scale_area is None:
+        scale_area = (area(a) + area(b)) / 2.0
+    return points_oks(points(a), points(b), scale_area, rig)
+
+
+def points(skeleton: Skeleton) -> dict[str, tuple[float, float]]:
+    """Labeled keypoints as ``label -> (x, y)``: what :func:`points_oks` compares."""
+    return {k.label: (k.x, k.y) for k in skeleton.keypoints if k.visibility}
+
+
+def points_oks(
+    pa: dict[str, tuple[float, float]],
+    pb: dict[str, tuple[float, float]],
+    scale_area: float,
+    rig: Rig | None = None,
+) -> float:
+    """:func:`oks` on prepared points, for callers that compare each skeleton many times."""
     count = len(pa.keys() | pb.keys())
     if not count:
         return 0.0
-    if scale_area is None:
-        scale_area = (area(a) + area(b)) / 2.0
     inv_area = 1.0 / max(scale_area, MIN_AREA)
     table = scales(rig)
     total = 0.0
     exp = math.exp
-    for label, p in pa.items():
+    for label, (px, py) in pa.items():
         q = pb.get(label)
         if q is not None:
-            dx = p.x - q.x
-            dy = p.y - q.y
+            dx = px - q[0]
+            dy = py - q[1]
             total += exp(-(dx * dx + dy * dy) * table.get(label, DEFAULT_SCALE) * inv_area)
     return total / count
 
