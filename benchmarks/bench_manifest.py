@@ -30,14 +30,30 @@ PREFIX = "datasets/run-1/"
 WORKTEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/bench"
 
 
+def stack_outputs(rig: dict[str, object]) -> dict[str, object]:
+    """What `pulumi stack output --json` prints for a stack on the benchmark's bucket."""
+    account, region = "123456789012", "us-east-1"
+    return {
+        "bucket_name": BUCKET,
+        "template_s3_uri": f"s3://{BUCKET}/infrastructure/ground_truth_templates/t.liquid.html",
+        "component_url": "https://d111111abcdef8.cloudfront.net/crowd-2d-skeleton.js",
+        "cdn_domain_name": "d111111abcdef8.cloudfront.net",
+        "pre_annotation_lambda_arn": f"arn:aws:lambda:{region}:{account}:function:pre",
+        "post_annotation_lambda_arn": f"arn:aws:lambda:{region}:{account}:function:post",
+        "ground_truth_role_arn": f"arn:aws:iam::{account}:role/ground-truth",
+        "rig": rig,
+        "region": region,
+    }
+
+
 def child(endpoint: str, work: Path) -> None:
     """Fresh interpreter: list once, then launch --dry-run; print times and memory as JSON."""
     import boto3
 
+    from handlers.rig import load_rig
     from scripts import launch_job
     from scripts.aws import AwsClients
     from scripts.s3 import list_objects
-    from tests.scripts.aws_fakes import write_stack_outputs
 
     s3 = boto3.session.Session().client(
         "s3",
@@ -50,7 +66,8 @@ def child(endpoint: str, work: Path) -> None:
     listed = sum(1 for _ in list_objects(s3, BUCKET, PREFIX))
     list_seconds = time.perf_counter() - start
     list_cpu = time.process_time() - cpu_start
-    outputs = write_stack_outputs(work / "outputs.json", BUCKET)
+    outputs = work / "outputs.json"
+    outputs.write_text(json.dumps(stack_outputs(load_rig("coco-person-17").to_jsonable())))
     argv = [f"s3://{BUCKET}/{PREFIX}", "--dry-run", "--workteam-arn", WORKTEAM]
     argv += ["--stack-outputs", str(outputs), "--manifest-out", str(work / "bench.manifest")]
     start, cpu_start = time.perf_counter(), time.process_time()

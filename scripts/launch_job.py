@@ -188,6 +188,8 @@ class Launch:
     job_name: str
     request: dict[str, Any]
     entries: list[ManifestEntry]
+    #: The manifest's text (rendering it checks every line against Ground Truth's limits).
+    manifest_text: str
     manifest_uri: S3Uri
     manifest_path: Path
     #: Local images to upload (empty when labeling an S3 prefix).
@@ -204,7 +206,7 @@ def launch(args: argparse.Namespace, clients: AwsClients | None) -> int:
     outputs = stack.read(args)
     clients = clients or AwsClients(outputs.region, concurrency=args.concurrency)
     plan = prepare(args, outputs, clients)
-    manifest_text = manifest.render(plan.entries)
+    manifest_text = plan.manifest_text
     if args.dry_run:
         manifest.write(manifest_text, plan.manifest_path)
         print(json.dumps(plan.request, indent=2, ensure_ascii=False))
@@ -324,6 +326,7 @@ def prepare(args: argparse.Namespace, outputs: StackOutputs, clients: AwsClients
         job_name=job_name,
         request=request,
         entries=entries,
+        manifest_text=manifest.render(entries),
         manifest_uri=manifest_uri,
         manifest_path=args.manifest_out or Path(f"{job_name}.manifest"),
         local_images=local_images,
@@ -448,8 +451,6 @@ def _entries(
             f"--pre-annotations {pre_path}: {len(unknown)} image names match no image in the"
             f" input ({shown}); names are paths relative to the folder or prefix"
         )
-    for entry in entries:
-        entry.to_line()  # raises, naming the image, when a line breaks a manifest limit
     return entries
 
 

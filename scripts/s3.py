@@ -52,10 +52,3 @@ def list_objects(client: S3Client, bucket: str, prefix: str) -> Iterator[S3Objec
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             yield S3Object(item["Key"], item["Size"])
-
-
-def read_text(client: S3Client, uri: S3Uri) -> Iterator[str]:
-    """The lines of a text object, streamed (an output manifest can be large)."""
-    body = client.get_object(Bucket=uri.bucket, Key=uri.key)["Body"]
-    for raw in body.iter_lines(keepends=True):
-        yield raw.decode("utf-8")
