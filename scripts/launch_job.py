@@ -262,37 +262,7 @@ def prepare(args: argparse.Namespace, outputs: StackOutputs, clients: AwsClients
         _checked("stack output kms_key_id", gt_limits.kms_key_id, kms_key_id)
     pre = pre_annotations.load(args.pre_annotations, outputs.rig) if args.pre_annotations else None
 
-    source = args.images
-    local_images: list[upload.LocalImage] = []
-    images_uri: S3Uri | None = None
-    if source.startswith("s3://"):
-        prefix_uri = S3Uri.parse(source, what="S3_PREFIX")
-        if prefix_uri.key and not prefix_uri.key.endswith("/"):
-            prefix_uri = S3Uri(prefix_uri.bucket, prefix_uri.key + "/")
-        if prefix_uri.bucket != outputs.bucket_name:
-            warn(
-                PROG,
-                f"{source} is outside the stack's bucket {outputs.bucket_name}: the job's role"
-                " can read only that bucket, so grant it read access and add CORS (GET from any"
-                " origin) to this bucket, or tasks fail to load their images",
-            )
-        names = _list_images(clients, prefix_uri)
-        if not names:
-            raise UserError(f"no .jpg, .jpeg or .png objects under {prefix_uri}")
-        refs = [(name, str(prefix_uri.join(name))) for name in names]
-    else:
-        folder = Path(source)
-        if not folder.is_dir():
-            raise UsageError(f"FOLDER {source!r}: not a directory (or give an s3:// prefix)")
-        local_images, others = upload.find_images(folder)
-        if not local_images:
-            raise UserError(f"no .jpg, .jpeg or .png images in {folder}")
-        if others:
-            shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
-            warn(PROG, f"skipping {len(others)} files that are not .jpg/.jpeg/.png: {shown}")
-        images_uri = S3Uri(outputs.bucket_name, images_prefix)
-        refs = [(image.name, str(images_uri.join(image.name))) for image in local_images]
-
+    refs, local_images, images_uri = _find_images(args.images, images_prefix, outputs, clients)
     if len(refs) > gt_limits.DATASET_OBJECTS_QUOTA:
         warn(
             PROG,
@@ -332,6 +302,39 @@ def prepare(args: argparse.Namespace, outputs: StackOutputs, clients: AwsClients
         local_images=local_images,
         images_uri=images_uri,
     )
+
+
+def _find_images(
+    source: str, images_prefix: str, outputs: StackOutputs, clients: AwsClients
+) -> tuple[list[tuple[str, str]], list[upload.LocalImage], S3Uri | None]:
+    """(image name, S3 URI) of every image; for a folder, also its files and their prefix."""
+    if source.startswith("s3://"):
+        prefix_uri = S3Uri.parse(source, what="S3_PREFIX")
+        if prefix_uri.key and not prefix_uri.key.endswith("/"):
+            prefix_uri = S3Uri(prefix_uri.bucket, prefix_uri.key + "/")
+        if prefix_uri.bucket != outputs.bucket_name:
+            warn(
+                PROG,
+                f"{source} is outside the stack's bucket {outputs.bucket_name}: the job's role"
+                " can read only that bucket, so grant it read access and add CORS (GET from any"
+                " origin) to this bucket, or tasks fail to load their images",
+            )
+        names = _list_images(clients, prefix_uri)
+        if not names:
+            raise UserError(f"no .jpg, .jpeg or .png objects under {prefix_uri}")
+        return [(name, str(prefix_uri.join(name))) for name in names], [], None
+    folder = Path(source)
+    if not folder.is_dir():
+        raise UsageError(f"FOLDER {source!r}: not a directory (or give an s3:// prefix)")
+    local_images, others = upload.find_images(folder)
+    if not local_images:
+        raise UserError(f"no .jpg, .jpeg or .png images in {folder}")
+    if others:
+        shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        warn(PROG, f"skipping {len(others)} files that are not .jpg/.jpeg/.png: {shown}")
+    images_uri = S3Uri(outputs.bucket_name, images_prefix)
+    refs = [(image.name, str(images_uri.join(image.name))) for image in local_images]
+    return refs, local_images, images_uri
 
 
 def build_request(
