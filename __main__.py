@@ -3,16 +3,24 @@
 Composition only; each part is a component in ``components/``. Everything that
 can be wrong with the inputs (config, rig, component JS, template, handlers) is
 checked before the first resource is registered, so a bad value never leaves a
-half-built stack behind.
+half-built stack behind. ``production: true`` adds the production profile (WAF,
+access logs, a customer-managed key, error alarms); off, none of it exists.
 """
 
 import pulumi
 import pulumi_aws as aws
 
+from components import policies
 from components.annotation_lambdas import AnnotationLambdas, AnnotationLambdasArgs
+from components.data_key import DataKey
 from components.ground_truth_roles import GroundTruthRoles, GroundTruthRolesArgs
 from components.lambda_archive import build_archive
-from components.secure_asset_cdn import ComponentBundle, SecureAssetCdn, SecureAssetCdnArgs
+from components.secure_asset_cdn import (
+    ComponentBundle,
+    EdgeHardening,
+    SecureAssetCdn,
+    SecureAssetCdnArgs,
+)
 from components.settings import StackSettings
 from components.stack_outputs import OUTPUT_NAMES
 from components.worker_template_object import (
@@ -38,12 +46,29 @@ account_id = aws.get_caller_identity_output(
     opts=pulumi.InvokeOutputOptions(provider=provider)
 ).account_id
 
+data_key = DataKey("data-key", opts=in_region) if settings.production else None
+kms_key_arn = data_key.key_arn if data_key else None
+hardening = None
+if settings.production:
+    hardening = EdgeHardening(
+        # CloudFront's web ACL and its log delivery exist only in us-east-1.
+        us_east_1=aws.Provider(
+            "us-east-1", region="us-east-1", default_tags={"tags": settings.tags}
+        ),
+        account_id=account_id,
+        waf_rate_limit=settings.waf_rate_limit,
+        access_log_retention_days=settings.access_log_retention_days,
+    )
+
 cdn = SecureAssetCdn(
     "assets",
     SecureAssetCdnArgs(
         component=component,
         force_destroy=settings.force_destroy,
         price_class=settings.price_class,
+        kms_key_arn=kms_key_arn,
+        allowed_countries=settings.allowed_countries,
+        hardening=hardening,
     ),
     opts=in_region,
 )
@@ -54,6 +79,9 @@ lambdas = AnnotationLambdas(
         bucket_arn=cdn.bucket_arn,
         region=settings.region,
         log_retention_days=settings.log_retention_days,
+        kms_key_arn=kms_key_arn,
+        error_alarms=settings.production,
+        alarm_actions=[settings.alarm_topic_arn] if settings.alarm_topic_arn else [],
     ),
     opts=in_region,
 )
@@ -72,9 +100,24 @@ roles = GroundTruthRoles(
         lambda_arns=[lambdas.pre_annotation_arn, lambdas.post_annotation_arn],
         region=settings.region,
         account_id=account_id,
+        kms_key_arn=kms_key_arn,
     ),
     opts=in_region,
 )
+if data_key:
+    # Written last: it names roles whose own policies need the key's ARN first.
+    aws.kms.KeyPolicy(
+        "data-key-policy",
+        key_id=data_key.key_id,
+        policy=pulumi.Output.all(
+            account_id=account_id,
+            partition=cdn.bucket_arn.apply(policies.partition_of),
+            region=settings.region,
+            execution_role_arn=roles.execution_role_arn,
+            post_annotation_role_arn=lambdas.post_annotation_role_arn,
+        ).apply(lambda v: policies.data_key_policy(**v)),
+        opts=in_region,
+    )
 
 # -- outputs (names from components/stack_outputs.py, read back by scripts/) -----------
 outputs = {
@@ -90,5 +133,10 @@ outputs = {
 }
 assert tuple(outputs) == OUTPUT_NAMES, "outputs must match components/stack_outputs.py"
 outputs["job_launcher_policy_arn"] = roles.job_launcher_policy_arn
+if data_key:
+    # OutputConfig.KmsKeyId of every job, so labels are encrypted with the same key.
+    outputs["kms_key_id"] = data_key.key_arn
+if cdn.access_log_bucket_name:
+    outputs["access_log_bucket_name"] = cdn.access_log_bucket_name
 for output_name, value in outputs.items():
     pulumi.export(output_name, value)

@@ -9,6 +9,7 @@ line logged and the roles need no ``logs:CreateLogGroup``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,10 @@ class AnnotationLambdasArgs:
     build_dir: Path = BUILD_DIR
     #: The bucket's customer-managed KMS key, when there is one.
     kms_key_arn: pulumi.Input[str] | None = None
+    #: Alarm on each function's Errors metric (production profile).
+    error_alarms: bool = False
+    #: What the alarms notify (SNS topic ARNs); an alarm without actions still shows.
+    alarm_actions: Sequence[pulumi.Input[str]] = ()
 
 
 class AnnotationLambdas(pulumi.ComponentResource):
@@ -149,4 +154,21 @@ class AnnotationLambdas(pulumi.ComponentResource):
             # Logging must be allowed before the first invocation can log.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
+        if args.error_alarms:
+            aws.cloudwatch.MetricAlarm(
+                f"{prefix}-errors",
+                alarm_description=f"The pose-labeling {hook.kind} Lambda raised an error;"
+                " the job's objects may be failing (see the function's logs)",
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                dimensions={"FunctionName": function.name},
+                statistic="Sum",
+                period=300,
+                evaluation_periods=1,
+                threshold=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=list(args.alarm_actions),
+                opts=child,
+            )
         return role, function

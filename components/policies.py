@@ -300,3 +300,94 @@ def lambda_role_policy(
                 }
             )
     return document(*statements)
+
+
+# -- production profile: log bucket and data key ------------------------------------
+
+
+def log_bucket_policy(
+    *,
+    log_bucket_arn: str,
+    source_bucket_arn: str,
+    delivery_source_arn: str,
+    account_id: str,
+    s3_prefix: str,
+    cloudfront_prefix: str,
+) -> str:
+    """TLS only; S3 logging for one bucket and log delivery for one source may write logs."""
+    return document(
+        deny_insecure_transport(log_bucket_arn),
+        {
+            "Sid": "S3ServerAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": objects(log_bucket_arn, s3_prefix),
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": source_bucket_arn},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        },
+        {
+            # CloudFront standard logging (v2) goes through CloudWatch's log delivery.
+            "Sid": "CloudFrontAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": objects(log_bucket_arn, cloudfront_prefix),
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": delivery_source_arn},
+                "StringEquals": {
+                    "aws:SourceAccount": account_id,
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                },
+            },
+        },
+    )
+
+
+def data_key_policy(
+    *,
+    account_id: str,
+    partition: str,
+    region: str,
+    execution_role_arn: str,
+    post_annotation_role_arn: str,
+) -> str:
+    """Key policy: the account administers the key; Ground Truth and the post hook use it.
+
+    In a key policy ``"Resource": "*"`` means this key and nothing else.
+    """
+    return document(
+        {
+            # Without it nobody could manage the key again; it also lets IAM policies
+            # (the job launcher's) grant use of the key.
+            "Sid": "AccountAdministersKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            # The statement Ground Truth's "Encrypt Output Data" page asks for.
+            "Sid": "GroundTruthJobsUseKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": execution_role_arn},
+            "Action": [
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "PostAnnotationLambdaUsesKeyThroughS3",
+            "Effect": "Allow",
+            "Principal": {"AWS": post_annotation_role_arn},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        },
+    )

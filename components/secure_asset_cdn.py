@@ -16,6 +16,7 @@ would also leave a window where the new template meets a cached old script.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from components.access_log_bucket import (
+    CLOUDFRONT_LOG_PREFIX,
+    S3_ACCESS_LOG_PREFIX,
+    AccessLogBucket,
+    AccessLogBucketArgs,
+)
+from components.edge_firewall import edge_web_acl
 from components.s3_layout import component_key
 
 COMPONENT_PATH = Path(__file__).resolve().parent.parent / "assets" / "crowd-2d-skeleton.js"
@@ -60,6 +68,20 @@ class ComponentBundle:
 
 
 @dataclass(frozen=True)
+class EdgeHardening:
+    """The production profile's additions: a web ACL, and access logs for CDN and bucket."""
+
+    #: A provider in us-east-1: CloudFront's web ACL and log delivery must live there.
+    us_east_1: aws.Provider
+    #: The account, for the log bucket policy's ``aws:SourceAccount`` conditions.
+    account_id: pulumi.Input[str]
+    #: Requests per client IP per 5 minutes before the web ACL blocks that IP.
+    waf_rate_limit: int
+    #: Days the log bucket keeps a log.
+    access_log_retention_days: int
+
+
+@dataclass(frozen=True)
 class SecureAssetCdnArgs:
     #: The component JS to serve (``ComponentBundle.read(path)``).
     component: ComponentBundle
@@ -69,9 +91,15 @@ class SecureAssetCdnArgs:
     price_class: pulumi.Input[str]
     #: Customer-managed KMS key for the bucket's default encryption; SSE-S3 when None.
     kms_key_arn: pulumi.Input[str] | None = None
+    #: ISO country codes allowed to fetch the JS; everywhere when empty.
+    allowed_countries: Sequence[str] = ()
+    #: WAF and access logs (production profile); none when None.
+    hardening: EdgeHardening | None = None
 
 
 class SecureAssetCdn(pulumi.ComponentResource):
+    #: The production profile's log bucket; None without ``hardening``.
+    access_log_bucket_name: pulumi.Output[str] | None
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
     distribution_arn: pulumi.Output[str]
@@ -172,6 +200,13 @@ class SecureAssetCdn(pulumi.ComponentResource):
             },
             opts=child,
         )
+        web_acl = None
+        if args.hardening:
+            web_acl = edge_web_acl(
+                f"{name}-waf",
+                rate_limit=args.hardening.waf_rate_limit,
+                opts=pulumi.ResourceOptions(parent=self, provider=args.hardening.us_east_1),
+            )
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             comment="pose-labeling: the labeling component's JS",
@@ -195,8 +230,9 @@ class SecureAssetCdn(pulumi.ComponentResource):
                 "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
                 "response_headers_policy_id": headers.id,
             },
-            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            restrictions={"geo_restriction": _geo_restriction(args.allowed_countries)},
             viewer_certificate={"cloudfront_default_certificate": True},
+            web_acl_id=web_acl.arn if web_acl else None,
             opts=child,
         )
         key = args.component.key
@@ -222,6 +258,11 @@ class SecureAssetCdn(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.access_log_bucket_name = None
+        if args.hardening:
+            logs = self._access_logs(name, args.hardening, args.force_destroy, bucket, distribution)
+            self.access_log_bucket_name = logs.bucket_name
+
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
         self.distribution_arn = distribution.arn
@@ -236,6 +277,74 @@ class SecureAssetCdn(pulumi.ComponentResource):
                 "component_url": self.component_url,
             }
         )
+
+    def _access_logs(
+        self,
+        name: str,
+        hardening: EdgeHardening,
+        force_destroy: bool,
+        bucket: aws.s3.Bucket,
+        distribution: aws.cloudfront.Distribution,
+    ) -> AccessLogBucket:
+        """CloudFront standard logs (v2) and S3 server access logs, into a log bucket.
+
+        Standard logging v2 goes through CloudWatch's log delivery, which writes to
+        a bucket with ACLs disabled; the legacy logs would need ACLs turned back on.
+        """
+        edge = pulumi.ResourceOptions(parent=self, provider=hardening.us_east_1)
+        source = aws.cloudwatch.LogDeliverySource(
+            f"{name}-cdn-log-source",
+            log_type="ACCESS_LOGS",
+            resource_arn=distribution.arn,
+            opts=edge,
+        )
+        logs = AccessLogBucket(
+            f"{name}-logs",
+            AccessLogBucketArgs(
+                retention_days=hardening.access_log_retention_days,
+                force_destroy=force_destroy,
+                source_bucket_arn=bucket.arn,
+                delivery_source_arn=source.arn,
+                account_id=hardening.account_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        destination = aws.cloudwatch.LogDeliveryDestination(
+            f"{name}-cdn-log-destination",
+            output_format="w3c",
+            delivery_destination_configuration={
+                "destination_resource_arn": pulumi.Output.concat(
+                    logs.bucket_arn, "/", CLOUDFRONT_LOG_PREFIX.rstrip("/")
+                )
+            },
+            opts=edge,
+        )
+        # Both wait for the log bucket's policy: otherwise the services would try to
+        # write a bucket policy of their own.
+        aws.cloudwatch.LogDelivery(
+            f"{name}-cdn-log-delivery",
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn,
+            opts=pulumi.ResourceOptions.merge(
+                edge, pulumi.ResourceOptions(depends_on=[logs.policy])
+            ),
+        )
+        aws.s3.BucketLogging(
+            f"{name}-access-logging",
+            bucket=bucket.id,
+            target_bucket=logs.bucket_name,
+            target_prefix=S3_ACCESS_LOG_PREFIX,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]),
+        )
+        return logs
+
+
+def _geo_restriction(
+    countries: Sequence[str],
+) -> aws.cloudfront.DistributionRestrictionsGeoRestrictionArgsDict:
+    if not countries:
+        return {"restriction_type": "none"}
+    return {"restriction_type": "whitelist", "locations": sorted(countries)}
 
 
 def _encryption_rule(

@@ -23,6 +23,8 @@ LOG_RETENTION_DAYS = (
     *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
 )
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 #: AWS tag limits: keys 1-128 characters, values 0-256, no ``aws:`` prefix.
 _TAG = re.compile(r"(?P<key>[^=]{1,128})=(?P<value>.{0,256})", re.DOTALL)
 
@@ -40,6 +42,11 @@ class StackSettings:
     force_destroy: bool
     tags: Mapping[str, str]
     price_class: str
+    allowed_countries: tuple[str, ...]
+    production: bool
+    access_log_retention_days: int
+    waf_rate_limit: int
+    alarm_topic_arn: str | None
 
     @classmethod
     def load(cls, config: pulumi.Config | None = None) -> StackSettings:
@@ -61,6 +68,13 @@ class StackSettings:
             force_destroy=config.require_bool("forceDestroy"),
             tags=_tags(name, config.require_object("tags")),
             price_class=_one_of(name, "priceClass", config.require("priceClass"), PRICE_CLASSES),
+            allowed_countries=_countries(name, config.require_object("allowedCountries")),
+            production=config.require_bool("production"),
+            access_log_retention_days=_at_least(
+                name, "accessLogRetentionDays", config.require_int("accessLogRetentionDays"), 1
+            ),
+            waf_rate_limit=_at_least(name, "wafRateLimit", config.require_int("wafRateLimit"), 10),
+            alarm_topic_arn=_topic(name, config.require("alarmTopicArn")),
         )
 
 
@@ -96,3 +110,32 @@ def _tags(namespace: str, value: Any) -> dict[str, str]:
             raise SettingsError(f"{namespace}:tags[{i}]: duplicate key {match['key']!r}")
         tags[match["key"]] = match["value"]
     return tags
+
+
+def _at_least(namespace: str, key: str, value: int, minimum: int) -> int:
+    if value < minimum:
+        raise SettingsError(f"{namespace}:{key}: {value} is too small; the minimum is {minimum}")
+    return value
+
+
+def _countries(namespace: str, value: Any) -> tuple[str, ...]:
+    """ISO 3166-1 alpha-2 codes (CloudFront's geo restriction), e.g. ["DE", "FR"]."""
+    if not isinstance(value, list):
+        raise SettingsError(
+            f'{namespace}:allowedCountries: expected a list like ["DE"], got {value!r}'
+        )
+    for i, code in enumerate(value):
+        if not isinstance(code, str) or not _COUNTRY.fullmatch(code):
+            raise SettingsError(
+                f"{namespace}:allowedCountries[{i}]: expected a two-letter country code"
+                f" such as DE, got {code!r}"
+            )
+    return tuple(value)
+
+
+def _topic(namespace: str, value: str) -> str | None:
+    if not value:
+        return None
+    if not _TOPIC_ARN.fullmatch(value):
+        raise SettingsError(f"{namespace}:alarmTopicArn: {value!r} is not an SNS topic ARN")
+    return value

@@ -35,6 +35,8 @@ class StackOutputs:
     #: The bucket's customer-managed KMS key (production profile): pass it to jobs as
     #: ``OutputConfig.KmsKeyId``. None when the bucket uses SSE-S3.
     kms_key_id: str | None = None
+    #: The production profile's log bucket (CloudFront and S3 access logs).
+    access_log_bucket_name: str | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "stack outputs") -> StackOutputs:

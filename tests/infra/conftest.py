@@ -21,3 +21,12 @@ def component_js(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def default_stack() -> harness.StackRun:
     """The whole program with Pulumi.yaml's defaults: what a first `pulumi up` deploys."""
     return harness.run_main()
+
+
+ALARM_TOPIC = f"arn:aws:sns:{harness.REGION}:{harness.ACCOUNT}:pose-labeling-alarms"
+
+
+@pytest.fixture(scope="session")
+def production_stack() -> harness.StackRun:
+    """The whole program with the production profile on and alarms wired to a topic."""
+    return harness.run_main(harness.stack_config(production=True, alarmTopicArn=ALARM_TOPIC))

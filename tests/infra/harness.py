@@ -10,6 +10,7 @@ two runs of an unchanged program can be compared value for value.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import runpy
@@ -110,7 +111,7 @@ def _physical_id(name: str) -> str:
 def computed_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> tuple[str, dict]:
     """What AWS would fill in: IDs, ARNs, generated names; derived from the logical name."""
     pid = _physical_id(name)
-    out: dict[str, Any] = dict(inputs)
+    out: dict[str, Any] = copy.deepcopy(dict(inputs))
     if type_ == "aws:s3/bucket:Bucket":
         bucket = inputs.get("bucket") or f"{name}-{pid}"
         out |= {

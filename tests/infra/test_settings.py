@@ -92,3 +92,32 @@ def test_missing_region_says_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> N
         harness.stack_config(**{"aws:region": None}),
         r"aws:region is not set: run `pulumi config set aws:region <region>`",
     )
+
+
+def test_waf_rate_limit_below_wafs_minimum_is_refused() -> None:
+    fails_with(
+        harness.stack_config(production=True, wafRateLimit=5),
+        r"pose-labeling:wafRateLimit: 5 is too small; the minimum is 10",
+    )
+
+
+def test_access_log_retention_of_zero_days_is_refused() -> None:
+    fails_with(
+        harness.stack_config(accessLogRetentionDays=0),
+        r"pose-labeling:accessLogRetentionDays: 0 is too small; the minimum is 1",
+    )
+
+
+def test_alarm_topic_that_is_not_an_sns_arn_is_refused() -> None:
+    fails_with(
+        harness.stack_config(alarmTopicArn="pose-alarms"),
+        r"pose-labeling:alarmTopicArn: 'pose-alarms' is not an SNS topic ARN",
+    )
+
+
+@pytest.mark.parametrize("code", ["de", "DEU", ""])
+def test_country_that_is_not_a_two_letter_code_is_refused(code: str) -> None:
+    fails_with(
+        harness.stack_config(allowedCountries=["FR", code]),
+        r"pose-labeling:allowedCountries\[1\]: expected a two-letter country code",
+    )
