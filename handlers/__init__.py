@@ -17,7 +17,8 @@ Public API (import from the module; nothing is re-exported here, so that
     ``AnnotationError``), ``skeletons_to_jsonable``, ``same_annotations``
     (normalised comparison behind ``was_modified``), ``FieldError``, ``AnnotationError``.
 ``handlers.oks``
-    ``oks(a, b, rig)``, ``sigma(label, rig)``, ``sigmas(rig)`` (pycocotools' ``kpt_oks_sigmas``).
+    ``oks(a, b, rig)``, ``points``/``points_oks`` (the same on prepared points), ``area``,
+    ``sigma(label, rig)``, ``sigmas(rig)`` (pycocotools' ``kpt_oks_sigmas``), ``scales``.
 ``handlers.coco``
     ``coco_category(rig)``, ``coco_annotation(skeleton, rig, annotation_id=, image_id=)``,
     ``coco_keypoints``, ``coco_bbox``, ``skeleton_from_coco``, ``skeleton_from_coco_keypoints``.
@@ -33,19 +34,25 @@ Public API (import from the module; nothing is re-exported here, so that
     ``s3_uri_from_url``; ``SUBMISSION_FIELDS``.
 ``handlers.label``
     ``ConsolidatedLabel`` (``.parse``, ``.to_jsonable``, ``.usable``, ``.complete``,
-    ``.image_size``),
-    ``WorkerResult``, ``build_label(dataset_object_id, answers, ...)``, ``LABEL_FIELDS``.
+    ``.image_size``), ``WorkerResult`` (``same_as_consolidated``), ``build_label(
+    dataset_object_id, answers, data_object_s3_uri=, rig=)``, ``LABEL_FIELDS``.
+``handlers.task_input``
+    ``build_task_input(manifest_line, rig)``: the pre-annotation step (validates the
+    line's pre-annotations strictly; use it to check a manifest before launching a job).
 ``handlers.output_manifest``
     ``parse_output_manifest_line(line, label_attribute_name=, rig=)`` ->
     ``OutputManifestLine`` (``.label``, ``.metadata``: ``LabelMetadata``, both spellings),
     ``label_attribute_names``.
 ``handlers.groundtruth``
     The wire protocol: ``PreAnnotationRequest``, ``PostAnnotationRequest``,
-    ``read_payload`` (``s3Uri`` or inline ``content``), ``DatasetObject``,
-    ``pre_annotation_response``, ``consolidation_response``, ``s3_client``.
+    ``read_payload`` (``s3Uri`` or inline ``content``), ``parse_payload``,
+    ``DatasetObject``/``WorkerSubmission``, ``pre_annotation_response``,
+    ``consolidation_response``, ``s3_client``, ``read_s3_text``, ``ProtocolError``.
 ``handlers.overflow``
-    Keeping the response under Lambda's 6 MB: ``fit_response``, ``restore_overflow``.
+    Keeping the response under Lambda's 6 MB: ``fit_response``, ``overflow_uri``,
+    ``restore_overflow(label, read_text)`` (for readers of the output manifest).
 ``handlers.pre_annotation`` / ``handlers.post_annotation``
     ``lambda_handler(event, context)``; the post handler also takes ``s3=`` (a
-    boto3 S3 client) so tests and the offline preview inject their own.
+    boto3 S3 client) so tests and the offline preview inject their own, and exposes
+    ``label_for`` (one data object -> ``ConsolidatedLabel``).
 """
