@@ -38,6 +38,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from components.s3_layout import IMAGES_PREFIX, MANIFESTS_PREFIX, OUTPUT_PREFIX
 from components.stack_outputs import StackOutputs
 from scripts import gt_limits, manifest, pre_annotations, stack, upload
 from scripts.aws import DEFAULT_CONCURRENCY, AwsClients
@@ -46,9 +47,6 @@ from scripts.manifest import ManifestEntry
 from scripts.s3 import S3Uri, is_image, list_objects
 
 PROG = "python -m scripts.launch_job"
-IMAGES_PREFIX = "labeling_jobs/images/"
-MANIFESTS_PREFIX = "labeling_jobs/manifests/"
-OUTPUT_PREFIX = "labeling_jobs/output/"
 DEFAULT_LABEL_ATTRIBUTE = "pose"
 DEFAULT_KEYWORDS = ["pose", "keypoints", "skeleton"]
 DEFAULT_TIME_LIMIT = 3600

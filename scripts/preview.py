@@ -40,8 +40,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from components.s3_layout import IMAGES_PREFIX
 from components.worker_template import TEMPLATE_PATH, render_worker_template
 from handlers.rig import BUNDLED_RIGS_DIR, RIG_FILE_ENV, Rig, RigError, load_rig
+from scripts.gt_limits import label_attribute_name, labeling_job_name
 from scripts.preview_groundtruth import (
     CROWD_HTML_ELEMENTS_URL,
     output_manifest_line,
@@ -50,14 +52,13 @@ from scripts.preview_groundtruth import (
     render_task,
 )
 from scripts.preview_samples import write_samples
+from scripts.s3 import IMAGE_SUFFIXES, is_image
 
 REPO = Path(__file__).resolve().parent.parent
 COMPONENT_JS = REPO / "assets" / "crowd-2d-skeleton.js"
 STAND_IN_JS = Path(__file__).resolve().parent / "preview_stand_in.js"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
-BUCKET_PREFIX = "s3://pose-labeling-preview/labeling_jobs/images/"
-#: Ground Truth's rule for label attribute names (no underscores; not -metadata or -ref).
-LABEL_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}")
+#: Manifest lines name images as Ground Truth would see them in the stack's bucket.
+BUCKET_PREFIX = f"s3://pose-labeling-preview/{IMAGES_PREFIX}"
 DEFAULT_INSTRUCTIONS = (
     "Click each keypoint in the order shown beside the cursor.\n"
     "N: the keypoint is not in the image. Shift+click: it is there but hidden (occluded).\n"
@@ -100,22 +101,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rig", default="coco-person-17", help="bundled rig name or rig JSON file")
     parser.add_argument(
-        "--label-attribute", default="pose", help="label attribute name (default: pose)"
+        "--label-attribute",
+        type=label_attribute_name,
+        default="pose",
+        help="label attribute name (default: pose)",
     )
-    parser.add_argument("--job-name", default="pose-labeling-preview", help="job name")
+    parser.add_argument(
+        "--job-name", type=labeling_job_name, default="pose-labeling-preview", help="job name"
+    )
     parser.add_argument("--output", type=Path, default=Path("preview-output"), help="output folder")
     parser.add_argument("--instructions", default=DEFAULT_INSTRUCTIONS, help="worker instructions")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     args = parser.parse_args(argv)
-    for name in ("label_attribute", "job_name"):
-        value = getattr(args, name)
-        option = "--" + name.replace("_", "-")
-        if not LABEL_NAME.fullmatch(value) or value.endswith(("-metadata", "-ref")):
-            parser.error(
-                f"{option} {value!r}: use letters, digits and hyphens (Ground Truth's rule), "
-                "not ending in -metadata or -ref"
-            )
     if args.images is not None and not args.images.is_dir():
         parser.error(f"--images {args.images}: not a folder")
     if args.manifest is not None and args.images is None:
@@ -158,18 +156,19 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
             pre = {}
     else:
         folder = args.images
-    images = {p.name: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    images = {p.name: p for p in sorted(folder.iterdir()) if is_image(p.name)}
     if args.manifest is not None:
         manifest = read_manifest(args.manifest)
         for given in manifest:
-            name = unquote(given["source-ref"].rsplit("/", 1)[-1])
+            name = given["source-ref"].rsplit("/", 1)[-1]
             if name not in images:
                 raise SystemExit(f"{args.manifest}: {given['source-ref']}: no {name} in {folder}")
-            given["source-ref"] = BUCKET_PREFIX + quote(name)
+            given["source-ref"] = BUCKET_PREFIX + name
     else:
         manifest = []
         for name in images:
-            line: dict[str, Any] = {"source-ref": BUCKET_PREFIX + quote(name)}
+            # Raw keys, as in real manifests: S3 URIs are not URL-encoded.
+            line: dict[str, Any] = {"source-ref": BUCKET_PREFIX + name}
             if name in pre:
                 line["annotations"] = pre[name]
             manifest.append(line)
@@ -208,7 +207,7 @@ def grant_read_access(uri: str) -> str:
     """Ground Truth presigns an S3 URI; the preview serves the image itself."""
     if not uri.startswith(BUCKET_PREFIX):
         raise ValueError(f"grant_read_access: {uri} is not an image of this preview")
-    return "/images/" + uri[len(BUCKET_PREFIX) :]
+    return "/images/" + quote(uri[len(BUCKET_PREFIX) :])
 
 
 def render_page(job: PreviewJob, index: int) -> str:
@@ -262,7 +261,7 @@ def consolidate(job: PreviewJob, index: int, answer: dict[str, Any]) -> dict[str
 def index_page(job: PreviewJob) -> str:
     rows = []
     for i, line in enumerate(job.manifest):
-        name = unquote(line["source-ref"].rsplit("/", 1)[-1])
+        name = line["source-ref"].rsplit("/", 1)[-1]
         done = "labeled" if i in job.labels else ("pre-annotated" if len(line) > 1 else "")
         rows.append(f'<li><a href="/task/{i}">{escape(name)}</a> {escape(done)}</li>')
     return (

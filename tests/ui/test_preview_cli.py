@@ -12,9 +12,9 @@ from scripts.preview import build_job, parse_args
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--label-attribute", "body_pose"], "--label-attribute 'body_pose': use letters, digits"),
-        (["--label-attribute", "pose-metadata"], "not ending in -metadata or -ref"),
-        (["--job-name", "a b"], "--job-name 'a b'"),
+        (["--label-attribute", "body_pose"], "--label-attribute: 'body_pose': use ASCII letters"),
+        (["--label-attribute", "pose-metadata"], "must not end in '-metadata'"),
+        (["--job-name", "a b"], "--job-name: 'a b': use ASCII letters"),
         (["--images", "/nonexistent"], "--images /nonexistent: not a folder"),
         (["--manifest", "m.jsonl"], "--manifest needs --images"),
         (["--port", "70000"], "--port 70000: expected 0-65535"),
