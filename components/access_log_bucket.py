@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from components.private_bucket import private_bucket
 
 #: Folder of the data bucket's server access logs.
 S3_ACCESS_LOG_PREFIX = "s3-access/"
@@ -48,34 +49,15 @@ class AccessLogBucket(pulumi.ComponentResource):
         super().__init__("pose-labeling:logs:AccessLogBucket", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=args.force_destroy, opts=child)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
+        private = private_bucket(
+            name,
+            force_destroy=args.force_destroy,
+            encryption_rule={
+                "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}
+            },
             opts=child,
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=child,
-        )
+        bucket, public_access = private.bucket, private.public_access
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,

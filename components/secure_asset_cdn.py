@@ -31,6 +31,7 @@ from components.access_log_bucket import (
     AccessLogBucketArgs,
 )
 from components.edge_firewall import edge_web_acl
+from components.private_bucket import private_bucket
 from components.s3_layout import component_key
 
 COMPONENT_PATH = Path(__file__).resolve().parent.parent / "assets" / "crowd-2d-skeleton.js"
@@ -112,34 +113,13 @@ class SecureAssetCdn(pulumi.ComponentResource):
         super().__init__("pose-labeling:cdn:SecureAssetCdn", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=args.force_destroy, opts=child)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
+        private = private_bucket(
+            name,
+            force_destroy=args.force_destroy,
+            encryption_rule=_encryption_rule(args.kms_key_arn),
             opts=child,
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[_encryption_rule(args.kms_key_arn)],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=child,
-        )
+        bucket, public_access = private.bucket, private.public_access
         # Ground Truth needs this rule on the image bucket when jobs are created
         # through the API (only the console adds it), or image tasks fail to load.
         aws.s3.BucketCorsConfiguration(
