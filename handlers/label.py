@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.consolidation import Agreement, consolidate
+from handlers.json_size import entry_size, json_size, list_size, object_frame, scalar_size
 from handlers.qa import QaFlag, check_skeletons
 from handlers.rig import Rig
 from handlers.skeleton import (
@@ -91,6 +92,29 @@ class WorkerResult:
         if self.raw is not None:
             out["raw"] = self.raw
         return out
+
+    def json_size_bound(self) -> int:
+        """At least ``len(json.dumps(self.to_jsonable()))`` (see :mod:`handlers.json_size`)."""
+        size = (
+            _WORKER_FRAME
+            + scalar_size(self.worker_id)
+            + scalar_size(self.no_changes_needed)
+            + scalar_size(self.was_modified)
+            + scalar_size(self.total_time_in_seconds)
+            + scalar_size(self.image_width)
+            + scalar_size(self.image_height)
+        )
+        if self.same_as_consolidated:
+            size += entry_size("same_as_consolidated", 4)
+        else:
+            size += entry_size(
+                "updated_annotations", _skeletons_size_bound(self.updated_annotations)
+            )
+        if self.other_fields:
+            size += entry_size("other_fields", json_size(self.other_fields))
+        if self.raw is not None:
+            size += entry_size("raw", scalar_size(self.raw))
+        return size
 
     @classmethod
     def parse(cls, obj: Any, field: str, rig: Rig | None, errors: list[FieldError]) -> WorkerResult:
@@ -186,6 +210,36 @@ class ConsolidatedLabel:
         if self.overflow:
             out["overflow"] = self.overflow
         return out
+
+    def json_size_bound(self) -> int:
+        """At least ``len(json.dumps(self.to_jsonable()))``, without serialising the skeletons.
+
+        What the post-annotation Lambda checks Lambda's response limit with
+        (see :mod:`handlers.json_size`); the rarer parts are measured exactly.
+        """
+        size = (
+            _LABEL_FRAME
+            + scalar_size(self.dataset_object_id)
+            + scalar_size(self.data_object_s3_uri)
+            + scalar_size(self.image_file_name)
+            + scalar_size(self.image_s3_location)
+            + _skeletons_size_bound(self.original_annotations)
+            + _skeletons_size_bound(self.updated_annotations)
+            + scalar_size(self.worker_id)
+            + scalar_size(self.no_changes_needed)
+            + scalar_size(self.was_modified)
+            + scalar_size(self.total_time_in_seconds)
+            + list_size([w.json_size_bound() for w in self.workers])
+        )
+        if self.agreement is not None:
+            size += entry_size("agreement", json_size(self.agreement.to_jsonable()))
+        if self.qa_flags:
+            size += entry_size("qa_flags", json_size([f.to_jsonable() for f in self.qa_flags]))
+        if self.errors:
+            size += entry_size("errors", json_size([e.to_jsonable() for e in self.errors]))
+        if self.overflow:
+            size += entry_size("overflow", json_size(self.overflow))
+        return size
 
     @classmethod
     def parse(cls, obj: Any, rig: Rig | None = None, field: str = "label") -> ConsolidatedLabel:
@@ -406,6 +460,26 @@ def _image_size(
                 )
             )
     return first
+
+
+#: The keys every label and every worker result has (the others are counted as entries).
+_LABEL_FRAME = object_frame((*LABEL_FIELDS, "workers"))
+_WORKER_FRAME = object_frame(
+    (
+        "worker_id",
+        "no_changes_needed",
+        "was_modified",
+        "total_time_in_seconds",
+        "image_width",
+        "image_height",
+    )
+)
+
+
+def _skeletons_size_bound(skeletons: list[Skeleton] | None) -> int:
+    if skeletons is None:
+        return 4
+    return list_size([s.json_size_bound() for s in skeletons])
 
 
 def _skeletons_jsonable(skeletons: list[Skeleton] | None, cache: dict[int, Any] | None) -> Any:

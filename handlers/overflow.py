@@ -6,8 +6,10 @@ realistic batch can be several times the limit (measured in
 ``benchmarks/bench_consolidation.py``). A response over the limit fails the
 invocation, and Ground Truth would retry it forever.
 
-So the response is measured (as the Lambda runtime serialises it: default
-``json.dumps``, ASCII, which is an upper bound) and, when it exceeds
+So the response is sized as the Lambda runtime serialises it (default
+``json.dumps``, ASCII, which is an upper bound of what goes on the wire):
+exactly, or from upper bounds of each item's size that the caller computed
+without serialising (:mod:`handlers.json_size`). When the size exceeds
 :data:`RESPONSE_BUDGET_BYTES`, bulky fields are moved to **one** JSON file in S3
 next to the payload, largest labels first, until it fits:
 
@@ -33,9 +35,11 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from handlers.json_size import dumps, entry_size, json_size, list_size
 
 #: Lambda's limit for a synchronous response.
 RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024
@@ -69,6 +73,8 @@ class FitResult:
     #: The labels (datasetObjectIds) that lost fields.
     moved: tuple[str, ...] = ()
     overflow_uri: str | None = None
+    #: False when the sizes are upper bounds (the caller gave ``sizes``), not measured.
+    exact: bool = True
 
 
 def overflow_uri(
@@ -98,27 +104,33 @@ def fit_response(
     uri: str | None,
     write: Callable[[str, bytes], None],
     budget: int = RESPONSE_BUDGET_BYTES,
+    sizes: Sequence[int] | None = None,
 ) -> FitResult:
     """Shrink ``response`` in place until it fits ``budget``.
 
     ``uri`` names the overflow file (None: nowhere to write, so a response over
     budget raises); ``write(uri, content)`` stores it, and is called only if needed.
-    Each label is serialised once to measure it, and each moved value once more
-    to write it; sizes after a move are computed, not re-measured.
+    ``sizes`` are upper bounds of each item's serialised size; without them each
+    item is serialised once to measure it. Each moved value is serialised once
+    to write it, and sizes after a move are computed, not re-measured: removing
+    an entry of known size from a bounded item leaves it bounded.
     """
-    sizes = [len(_dumps(item)) for item in response]
-    total = _list_size(sizes)
+    exact = sizes is None
+    item_sizes = [json_size(item) for item in response] if sizes is None else list(sizes)
+    total = list_size(item_sizes)
     before = total
     if total <= budget:
-        return FitResult(before, total)
+        return FitResult(before, total, exact=exact)
     if uri is None:
+        if not exact:  # only the bounds are over: measure before failing
+            return fit_response(response, label_attribute_name, uri=uri, write=write, budget=budget)
         raise ResponseTooLarge(
             f"the response is {before} bytes, over the {budget}-byte budget, and the event names "
             "no S3 location (payload.s3Uri or outputConfig) to move labels to"
         )
     moved: dict[str, list[str]] = {}
     for fields in MOVABLE_STAGES:
-        for i in sorted(range(len(response)), key=lambda i: -sizes[i]):
+        for i in sorted(range(len(response)), key=lambda i: -item_sizes[i]):
             if total <= budget:
                 break
             item = response[i]
@@ -129,49 +141,32 @@ def fit_response(
             parts = moved.setdefault(item["datasetObjectId"], [])
             change = 0
             for f in taken:
-                text = _dumps(label.pop(f))
-                parts.append(f"{_dumps(f)}: {text}")
-                change -= _entry_size(f, text)
+                text = dumps(label.pop(f))
+                parts.append(f"{dumps(f)}: {text}")
+                change -= entry_size(f, len(text))
             previous = label.pop("overflow", None)
             if previous is not None:
-                change -= _entry_size("overflow", _dumps(previous))
+                change -= entry_size("overflow", json_size(previous))
             label["overflow"] = {
                 "s3_uri": uri,
                 "fields": [*(previous["fields"] if previous else ()), *taken],
             }
-            change += _entry_size("overflow", _dumps(label["overflow"]))
-            sizes[i] += change
+            change += entry_size("overflow", json_size(label["overflow"]))
+            item_sizes[i] += change
             total += change
         if total <= budget:
             break
+    if total > budget and not exact:  # only the bounds are over: measure what is left
+        total = json_size(response)
     if total > budget:
         raise ResponseTooLarge(
             f"the response is {total} bytes even with every movable field moved to S3 "
             f"(budget {budget}, Lambda's limit {RESPONSE_LIMIT_BYTES}); "
             "lower MaxConcurrentTaskCount"
         )
-    content = "{" + ", ".join(f"{_dumps(k)}: {{{', '.join(v)}}}" for k, v in moved.items()) + "}"
+    content = "{" + ", ".join(f"{dumps(k)}: {{{', '.join(v)}}}" for k, v in moved.items()) + "}"
     write(uri, content.encode())
-    return FitResult(before, total, tuple(moved), uri)
-
-
-# As the Lambda runtime encodes the response (default separators, ASCII only), minus
-# the check for reference cycles, which labels never have (15% faster).
-_ENCODER = json.JSONEncoder(check_circular=False)
-
-
-def _dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
-
-
-def _entry_size(key: str, value_text: str) -> int:
-    """Bytes one ``"key": value`` entry adds to an object that has other entries."""
-    return len(_dumps(key)) + 2 + len(value_text) + 2
-
-
-def _list_size(sizes: list[int]) -> int:
-    """``[a, b, c]``: brackets plus ", " between items."""
-    return sum(sizes) + 2 + 2 * max(len(sizes) - 1, 0)
+    return FitResult(before, total, tuple(moved), uri, exact)
 
 
 def restore_overflow(

@@ -23,6 +23,7 @@ from handlers.groundtruth import (
     read_s3_text,
     write_s3_json,
 )
+from handlers.json_size import json_size, string_size
 from handlers.label import ConsolidatedLabel, build_label
 from handlers.overflow import FitResult, fit_response, overflow_uri
 from handlers.rig import Rig, load_deployed_rig
@@ -40,21 +41,40 @@ def lambda_handler(
 ) -> list[dict[str, Any]]:
     request = PostAnnotationRequest.parse(event)
     with _gc_paused():
-        objects = read_payload(request, s3=s3)
-        labels = [label_for(obj, RIG, request, s3) for obj in objects]
-        response = [
-            consolidation_response(obj.dataset_object_id, request.label_attribute_name, label)
-            for obj, label in zip(objects, (label.to_jsonable() for label in labels), strict=True)
-        ]
-        fit = fit_under_limit(response, request, s3)
+        return _consolidate_batch(request, s3)
+
+
+def _consolidate_batch(request: PostAnnotationRequest, s3: Any) -> list[dict[str, Any]]:
+    """Everything of a batch but the response is dropped on return, while the collector
+    is still paused: it then has only the response to scan when it resumes."""
+    objects = read_payload(request, s3=s3)
+    labels = [label_for(obj, RIG, request, s3) for obj in objects]
+    name = request.label_attribute_name
+    response = [
+        consolidation_response(obj.dataset_object_id, name, label.to_jsonable())
+        for obj, label in zip(objects, labels, strict=True)
+    ]
+    # The envelope around each label differs only by the ID: measured once.
+    envelope = json_size(consolidation_response("", name, {})) - len('""') - len("{}")
+    sizes = [
+        envelope + string_size(obj.dataset_object_id) + label.json_size_bound()
+        for obj, label in zip(objects, labels, strict=True)
+    ]
+    fit = fit_under_limit(response, request, s3, sizes)
     _log_summary(labels, fit)
     return response
 
 
 def fit_under_limit(
-    response: list[dict[str, Any]], request: PostAnnotationRequest, s3: Any = None
+    response: list[dict[str, Any]],
+    request: PostAnnotationRequest,
+    s3: Any = None,
+    sizes: list[int] | None = None,
 ) -> FitResult:
-    """Move fields to S3 if the response would break Lambda's 6 MB limit (see overflow.py)."""
+    """Move fields to S3 if the response would break Lambda's 6 MB limit (see overflow.py).
+
+    ``sizes``: upper bounds of each item's size, if known (else each is measured).
+    """
     ids = [item["datasetObjectId"] for item in response]
     return fit_response(
         response,
@@ -63,6 +83,7 @@ def fit_under_limit(
         write=lambda uri, content: write_s3_json(
             uri, content, s3=s3, role_arn=request.role_arn, kms_key_id=request.kms_key_id
         ),
+        sizes=sizes,
     )
 
 
@@ -116,17 +137,19 @@ def _log_summary(labels: list[ConsolidatedLabel], fit: FitResult) -> None:
                 LOG.error("object %s: %s", label.dataset_object_id, e)
     LOG.info(
         "consolidated %s objects from %s answers: %s unusable answers, %s objects with errors, "
-        "%s with QA flags; response %s bytes",
+        "%s with QA flags; response %s%s bytes",
         len(labels),
         answers,
         unusable,
         with_errors,
         flagged,
+        "" if fit.exact else "at most ",
         fit.size_after,
     )
     if fit.moved:
         LOG.warning(
-            "response of %s bytes over the Lambda limit: fields of %s labels moved to %s",
+            "response of %s%s bytes over the Lambda limit: fields of %s labels moved to %s",
+            "" if fit.exact else "up to ",
             fit.size_before,
             len(fit.moved),
             fit.overflow_uri,

@@ -24,8 +24,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any, Literal
 
+from handlers.json_size import json_size, numbers_size_bound, string_size, strings_size
 from handlers.rig import Rig
 
 #: Larger coordinates are rejected: no image is a million pixels wide, and values
@@ -40,6 +42,10 @@ SAME_POINT_TOLERANCE = 0.5
 _KEYPOINT_KEYS = frozenset(("label", "x", "y", "visibility"))
 _SKELETON_KEYS = frozenset(("name", "annotations"))
 _SHOW_LIMIT = 60
+_KEYPOINT_FIELDS = attrgetter("label", "x", "y", "extra")
+#: A keypoint's JSON without its label and coordinates (visibility is one digit).
+_KEYPOINT_FRAME = len('{"label": , "x": , "y": , "visibility": 2}')
+_SKELETON_FRAME = len('{"name": , "annotations": []}')
 
 
 class Visibility(IntEnum):
@@ -152,6 +158,21 @@ class Skeleton:
             out.update(self.extra)
         return out
 
+    def json_size_bound(self) -> int:
+        """At least ``len(json.dumps(self.to_jsonable()))``, mostly without serialising.
+
+        Exact but for whole-pixel coordinates, which count as wide as the
+        largest one. Skeletons with pass-through keys are serialised.
+        """
+        if not self.extra:
+            try:
+                return (
+                    _SKELETON_FRAME + string_size(self.name) + _keypoints_size_bound(self.keypoints)
+                )
+            except (TypeError, ValueError):  # a label or a coordinate of another type
+                pass
+        return json_size(self.to_jsonable())
+
     @classmethod
     def parse(
         cls, obj: Any, field: str = "skeleton", rig: Rig | None = None
@@ -163,6 +184,21 @@ class Skeleton:
 
 def skeletons_to_jsonable(skeletons: Iterable[Skeleton]) -> list[dict[str, Any]]:
     return [s.to_jsonable() for s in skeletons]
+
+
+def _keypoints_size_bound(keypoints: Sequence[Keypoint]) -> int:
+    """The keypoints' part of :meth:`Skeleton.json_size_bound`, a few C calls per column.
+
+    Raises ValueError (or TypeError) unless every keypoint is plain: no extra
+    keys, a string label, int or float coordinates.
+    """
+    if not keypoints:
+        return 0
+    labels, xs, ys, extras = zip(*map(_KEYPOINT_FIELDS, keypoints), strict=True)
+    if any(extras):
+        raise ValueError("keypoints with pass-through keys")
+    n = len(keypoints)
+    return n * _KEYPOINT_FRAME + 2 * (n - 1) + strings_size(labels) + numbers_size_bound(xs + ys)
 
 
 def parse_skeletons(
