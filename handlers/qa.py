@@ -263,19 +263,16 @@ Point = tuple[float, float]
 def _swap_flag(
     points: dict[str, Point], size: float, geometry: _Geometry, index: int
 ) -> QaFlag | None:
-    get, dist = points.get, math.dist
+    dist = math.dist
     min_gain = CROSSED_MIN_GAIN * size
-    # Per line pair: how much shorter the crossed lines are (None: a point is missing).
-    gains: list[float | None] = []
     crossed: list[list[str]] = []
     for a, b, ma, mb in geometry.line_pairs:
-        pa, pb, pma, pmb = get(a), get(b), get(ma), get(mb)
-        if pa is None or pb is None or pma is None or pmb is None:
-            gains.append(None)
+        try:
+            pa, pb, pma, pmb = points[a], points[b], points[ma], points[mb]
+        except KeyError:  # a point is not labeled: nothing to compare
             continue
         drawn = dist(pa, pb) + dist(pma, pmb)
         swapped = dist(pa, pmb) + dist(pma, pb)
-        gains.append(drawn - swapped)
         if swapped < CROSSED_RATIO * drawn and drawn - swapped > min_gain:
             crossed.append([a, b])
             crossed.append([ma, mb])
@@ -289,19 +286,7 @@ def _swap_flag(
             cy += uy
     norm = math.hypot(cx, cy)
     if norm:
-        for left, right, incident in geometry.limbs:
-            pl, pr = get(left), get(right)
-            if pl is None or pr is None:
-                continue
-            dx, dy = pr[0] - pl[0], pr[1] - pl[1]
-            length = math.hypot(dx, dy)
-            if length < min_length or length == 0:
-                continue
-            if (dx * cx + dy * cy) / (length * norm) >= PIECE_OPPOSITE_COS:
-                continue
-            known = [gain for i in incident if (gain := gains[i]) is not None]
-            if known and sum(known) > 0:  # exchanging the pair shortens its lines
-                reversed_pairs.append((left, right))
+        reversed_pairs += _reversed_limbs(points, geometry, (cx, cy, norm), min_length)
     if not crossed and not reversed_pairs:
         return None
     reasons = []
@@ -318,14 +303,58 @@ def _swap_flag(
     )
 
 
+def _reversed_limbs(
+    points: dict[str, Point],
+    geometry: _Geometry,
+    body: tuple[float, float, float],
+    min_length: float,
+) -> list[tuple[str, str]]:
+    """Limb pairs pointing against ``body`` (the cross-pieces' summed direction and its
+    length) whose exchange would shorten their lines towards the body."""
+    found = []
+    bx, by, norm = body
+    for left, right, incident in geometry.limbs:
+        try:
+            pl, pr = points[left], points[right]
+        except KeyError:
+            continue
+        dx, dy = pr[0] - pl[0], pr[1] - pl[1]
+        along = dx * bx + dy * by
+        if along >= 0:  # within 90 degrees of the body's direction: the usual case
+            continue
+        length = math.hypot(dx, dy)
+        if length < min_length or along / (length * norm) >= PIECE_OPPOSITE_COS:
+            continue
+        gains = [
+            gain
+            for i in incident
+            if (gain := _crossing_gain(points, geometry.line_pairs[i])) is not None
+        ]
+        if gains and sum(gains) > 0:  # exchanging the pair shortens its lines
+            found.append((left, right))
+    return found
+
+
+def _crossing_gain(points: dict[str, Point], line_pair: tuple[str, str, str, str]) -> float | None:
+    """How much shorter the crossed lines are than the drawn ones (None: a point is missing)."""
+    a, b, ma, mb = line_pair
+    try:
+        pa, pb, pma, pmb = points[a], points[b], points[ma], points[mb]
+    except KeyError:
+        return None
+    dist = math.dist
+    return dist(pa, pb) + dist(pma, pmb) - dist(pa, pmb) - dist(pma, pb)
+
+
 def _directions(
     points: dict[str, Point], pairs: Sequence[tuple[str, str]], min_length: float
 ) -> list[tuple[tuple[str, str], float, float]]:
     """Unit vectors from the left to the right point of each pair long enough to trust."""
     out = []
     for pair in pairs:
-        pl, pr = points.get(pair[0]), points.get(pair[1])
-        if pl is None or pr is None:
+        try:
+            pl, pr = points[pair[0]], points[pair[1]]
+        except KeyError:
             continue
         dx, dy = pr[0] - pl[0], pr[1] - pl[1]
         length = math.hypot(dx, dy)
@@ -336,12 +365,15 @@ def _directions(
 
 def _odd_ones_out(vectors: list[tuple[tuple[str, str], float, float]]) -> list[tuple[str, str]]:
     """Pairs pointing opposite to more than half of the others (needs two or more)."""
-    if len(vectors) < 2:
+    n = len(vectors)
+    if n < 2:
         return []
-    flagged = []
-    for pair, ux, uy in vectors:
-        others = [(vx, vy) for other, vx, vy in vectors if other != pair]
-        opposite = sum(1 for vx, vy in others if ux * vx + uy * vy < PIECE_OPPOSITE_COS)
-        if opposite * 2 > len(others):
-            flagged.append(pair)
-    return flagged
+    opposite = [0] * n
+    for i in range(n):
+        _, ux, uy = vectors[i]
+        for j in range(i + 1, n):
+            _, vx, vy = vectors[j]
+            if ux * vx + uy * vy < PIECE_OPPOSITE_COS:
+                opposite[i] += 1
+                opposite[j] += 1
+    return [vectors[i][0] for i in range(n) if opposite[i] * 2 > n - 1]
