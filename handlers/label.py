@@ -22,6 +22,7 @@ that halves single-worker labels (Lambda's 6 MB response limit), and
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from handlers.rig import Rig
 from handlers.skeleton import (
     FieldError,
     Skeleton,
+    SkeletonsJson,
     parse_skeletons,
     same_annotations,
     show_value,
@@ -184,7 +186,9 @@ class ConsolidatedLabel:
                 return (w.image_width, w.image_height)
         return None
 
-    def to_jsonable(self) -> dict[str, Any]:
+    def to_jsonable(self, updated_json: SkeletonsJson | None = None) -> dict[str, Any]:
+        """The label as JSON values. ``updated_json``, from :func:`consolidated_json` for
+        this label, is the JSON its ``updated_annotations`` render: used as is."""
         # Skeletons shared between the consolidated answer and a worker's copy
         # (always so with one worker) are converted once.
         cache: dict[int, Any] = {}
@@ -194,7 +198,11 @@ class ConsolidatedLabel:
             "image_file_name": self.image_file_name,
             "image_s3_location": self.image_s3_location,
             "original_annotations": _skeletons_jsonable(self.original_annotations, cache),
-            "updated_annotations": _skeletons_jsonable(self.updated_annotations, cache),
+            "updated_annotations": (
+                _skeletons_jsonable(self.updated_annotations, cache)
+                if updated_json is None
+                else updated_json.value
+            ),
             "worker_id": self.worker_id,
             "no_changes_needed": self.no_changes_needed,
             "was_modified": self.was_modified,
@@ -211,12 +219,16 @@ class ConsolidatedLabel:
             out["overflow"] = self.overflow
         return out
 
-    def json_size_bound(self) -> int:
-        """At least ``len(json.dumps(self.to_jsonable()))``, without serialising the skeletons.
+    def json_size_bound(self, updated_json: SkeletonsJson | None = None) -> int:
+        """At least ``len(json.dumps(self.to_jsonable(updated_json)))``, without
+        serialising the skeletons.
 
         What the post-annotation Lambda checks Lambda's response limit with
         (see :mod:`handlers.json_size`); the rarer parts are measured exactly.
         """
+        updated_size = None if updated_json is None else updated_json.size_bound
+        if updated_size is None:
+            updated_size = _skeletons_size_bound(self.updated_annotations)
         size = (
             _LABEL_FRAME
             + scalar_size(self.dataset_object_id)
@@ -224,7 +236,7 @@ class ConsolidatedLabel:
             + scalar_size(self.image_file_name)
             + scalar_size(self.image_s3_location)
             + _skeletons_size_bound(self.original_annotations)
-            + _skeletons_size_bound(self.updated_annotations)
+            + updated_size
             + scalar_size(self.worker_id)
             + scalar_size(self.no_changes_needed)
             + scalar_size(self.was_modified)
@@ -408,6 +420,25 @@ def build_label(
         qa_flags=flags,
         errors=all_errors,
     )
+
+
+def consolidated_json(
+    label: ConsolidatedLabel, answers: Sequence[WorkerAnswer]
+) -> SkeletonsJson | None:
+    """The text the label's ``updated_annotations`` were read from, if they are exactly one
+    worker's answer as written (one usable worker who drew no empty skeleton, and whose
+    text the parser found exact: see :class:`~handlers.skeleton.SkeletonsJson`).
+
+    For a label just made by :func:`build_label` from ``answers``: the caller can
+    then write the worker's text instead of converting and serialising the skeletons.
+    """
+    consolidated = label.updated_annotations
+    usable = [a for a in answers if a.updated_annotations is not None]
+    if consolidated is None or len(usable) != 1 or usable[0].updated_json is None:
+        return None
+    drawn = usable[0].updated_annotations or []
+    same = len(drawn) == len(consolidated) and all(map(operator.is_, drawn, consolidated))
+    return usable[0].updated_json if same else None
 
 
 def _modified(original: list[Skeleton], updated: list[Skeleton]) -> bool:

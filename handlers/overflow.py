@@ -35,11 +35,19 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from handlers.json_size import dumps, entry_size, json_size, list_size
+from handlers.json_size import (
+    dumps,
+    entry_size,
+    json_size,
+    list_size,
+    object_frame,
+    string_size,
+)
 
 #: Lambda's limit for a synchronous response.
 RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024
@@ -105,6 +113,7 @@ def fit_response(
     write: Callable[[str, bytes], None],
     budget: int = RESPONSE_BUDGET_BYTES,
     sizes: Sequence[int] | None = None,
+    prepared: Sequence[Mapping[str, tuple[str, int]] | None] | None = None,
 ) -> FitResult:
     """Shrink ``response`` in place until it fits ``budget``.
 
@@ -114,6 +123,11 @@ def fit_response(
     item is serialised once to measure it. Each moved value is serialised once
     to write it, and sizes after a move are computed, not re-measured: removing
     an entry of known size from a bounded item leaves it bounded.
+
+    ``prepared[i]`` may give, for fields of item ``i``, a JSON text of the value
+    that the caller already has, with the size ``sizes[i]`` counted for that value
+    (at least its serialised size): the text is written instead of serialising
+    the value again, and that size is what moving it takes off the bound.
     """
     exact = sizes is None
     item_sizes = [json_size(item) for item in response] if sizes is None else list(sizes)
@@ -128,30 +142,14 @@ def fit_response(
             f"the response is {before} bytes, over the {budget}-byte budget, and the event names "
             "no S3 location (payload.s3Uri or outputConfig) to move labels to"
         )
-    moved: dict[str, list[str]] = {}
+    labels = [item["consolidatedAnnotation"]["content"][label_attribute_name] for item in response]
+    moves = _Moves(uri)
     for fields in MOVABLE_STAGES:
         for i in sorted(range(len(response)), key=lambda i: -item_sizes[i]):
             if total <= budget:
                 break
-            item = response[i]
-            label = item["consolidatedAnnotation"]["content"][label_attribute_name]
-            taken = [f for f in fields if f in label]
-            if not taken:
-                continue
-            parts = moved.setdefault(item["datasetObjectId"], [])
-            change = 0
-            for f in taken:
-                text = dumps(label.pop(f))
-                parts.append(f"{dumps(f)}: {text}")
-                change -= entry_size(f, len(text))
-            previous = label.pop("overflow", None)
-            if previous is not None:
-                change -= entry_size("overflow", json_size(previous))
-            label["overflow"] = {
-                "s3_uri": uri,
-                "fields": [*(previous["fields"] if previous else ()), *taken],
-            }
-            change += entry_size("overflow", json_size(label["overflow"]))
+            known = (prepared[i] if prepared is not None else None) or {}
+            change = moves.move(response[i]["datasetObjectId"], labels[i], fields, known)
             item_sizes[i] += change
             total += change
         if total <= budget:
@@ -164,9 +162,66 @@ def fit_response(
             f"(budget {budget}, Lambda's limit {RESPONSE_LIMIT_BYTES}); "
             "lower MaxConcurrentTaskCount"
         )
-    content = "{" + ", ".join(f"{dumps(k)}: {{{', '.join(v)}}}" for k, v in moved.items()) + "}"
-    write(uri, content.encode())
-    return FitResult(before, total, tuple(moved), uri, exact)
+    write(uri, moves.content().encode())
+    return FitResult(before, total, tuple(moves.parts), uri, exact)
+
+
+_QUOTED = {f: encode_basestring_ascii(f) for stage in MOVABLE_STAGES for f in stage}
+
+
+class _Moves:
+    """The fields moved so far, as the overflow file's entries, and the references left."""
+
+    _FRAME = object_frame(("s3_uri", "fields"))
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        #: datasetObjectId -> its moved ``"field": value`` entries, serialised.
+        self.parts: dict[str, list[str]] = {}
+        self._reference_sizes: dict[tuple[str, ...], int] = {}
+
+    def move(
+        self,
+        dataset_object_id: str,
+        label: dict[str, Any],
+        fields: tuple[str, ...],
+        known: Mapping[str, tuple[str, int]],
+    ) -> int:
+        """Move those of ``fields`` that ``label`` has; returns the change of its size."""
+        taken = [f for f in fields if f in label]
+        if not taken:
+            return 0
+        parts = self.parts.setdefault(dataset_object_id, [])
+        change = 0
+        for f in taken:
+            value = label.pop(f)
+            text, counted = known.get(f) or (None, 0)
+            if text is None:
+                text = dumps(value)
+                counted = len(text)
+            key = _QUOTED[f]
+            parts.append(f"{key}: {text}")
+            change -= len(key) + 4 + counted  # "key": value, (see entry_size)
+        previous = label.pop("overflow", None)
+        earlier: list[str] = previous["fields"] if previous else []
+        if earlier:
+            change -= entry_size("overflow", self._reference_size(earlier))
+        label["overflow"] = {"s3_uri": self.uri, "fields": [*earlier, *taken]}
+        return change + entry_size("overflow", self._reference_size(label["overflow"]["fields"]))
+
+    def _reference_size(self, fields: list[str]) -> int:
+        """Serialised size of ``{"s3_uri": uri, "fields": fields}`` (a few distinct lists)."""
+        key = tuple(fields)
+        size = self._reference_sizes.get(key)
+        if size is None:
+            size = self._FRAME + string_size(self.uri) + list_size(list(map(string_size, key)))
+            self._reference_sizes[key] = size
+        return size
+
+    def content(self) -> str:
+        """The overflow file: ``{"<datasetObjectId>": {"<field>": <value>, …}, …}``."""
+        entries = (f"{dumps(k)}: {{{', '.join(v)}}}" for k, v in self.parts.items())
+        return "{" + ", ".join(entries) + "}"
 
 
 def restore_overflow(

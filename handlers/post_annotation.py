@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,7 +24,7 @@ from handlers.groundtruth import (
     write_s3_json,
 )
 from handlers.json_size import json_size, string_size
-from handlers.label import ConsolidatedLabel, build_label
+from handlers.label import ConsolidatedLabel, build_label, consolidated_json
 from handlers.overflow import FitResult, fit_response, overflow_uri
 from handlers.rig import Rig, load_deployed_rig
 from handlers.submission import WorkerAnswer, parse_answer
@@ -48,19 +48,36 @@ def _consolidate_batch(request: PostAnnotationRequest, s3: Any) -> list[dict[str
     """Everything of a batch but the response is dropped on return, while the collector
     is still paused: it then has only the response to scan when it resumes."""
     objects = read_payload(request, s3=s3)
-    labels = [label_for(obj, RIG, request, s3) for obj in objects]
     name = request.label_attribute_name
-    response = [
-        consolidation_response(obj.dataset_object_id, name, label.to_jsonable())
-        for obj, label in zip(objects, labels, strict=True)
-    ]
     # The envelope around each label differs only by the ID: measured once.
     envelope = json_size(consolidation_response("", name, {})) - len('""') - len("{}")
-    sizes = [
-        envelope + string_size(obj.dataset_object_id) + label.json_size_bound()
-        for obj, label in zip(objects, labels, strict=True)
-    ]
-    fit = fit_under_limit(response, request, s3, sizes)
+    labels = []
+    response = []
+    sizes = []
+    prepared: list[dict[str, tuple[str, int]] | None] = []
+    for obj in objects:
+        answers = _answers(obj, RIG, request, s3)
+        label = build_label(
+            obj.dataset_object_id,
+            answers,
+            data_object_s3_uri=obj.s3_uri,
+            rig=RIG,
+            errors=obj.errors,
+        )
+        # A single worker's answer taken exactly as written is output as its own
+        # JSON: not converted, sized from its text, and its text moved if need be.
+        written = consolidated_json(label, answers)
+        labels.append(label)
+        response.append(
+            consolidation_response(obj.dataset_object_id, name, label.to_jsonable(written))
+        )
+        sizes.append(envelope + string_size(obj.dataset_object_id) + label.json_size_bound(written))
+        prepared.append(
+            {"updated_annotations": (written.text, written.size_bound)}
+            if written is not None and written.size_bound is not None
+            else None
+        )
+    fit = fit_under_limit(response, request, s3, sizes, prepared)
     _log_summary(labels, fit)
     return response
 
@@ -70,10 +87,11 @@ def fit_under_limit(
     request: PostAnnotationRequest,
     s3: Any = None,
     sizes: list[int] | None = None,
+    prepared: Sequence[Mapping[str, tuple[str, int]] | None] | None = None,
 ) -> FitResult:
     """Move fields to S3 if the response would break Lambda's 6 MB limit (see overflow.py).
 
-    ``sizes``: upper bounds of each item's size, if known (else each is measured).
+    ``sizes`` and ``prepared``: see :func:`handlers.overflow.fit_response`.
     """
     ids = [item["datasetObjectId"] for item in response]
     return fit_response(
@@ -84,6 +102,7 @@ def fit_under_limit(
             uri, content, s3=s3, role_arn=request.role_arn, kms_key_id=request.kms_key_id
         ),
         sizes=sizes,
+        prepared=prepared,
     )
 
 
@@ -91,6 +110,19 @@ def label_for(
     obj: DatasetObject, rig: Rig | None, request: PostAnnotationRequest, s3: Any = None
 ) -> ConsolidatedLabel:
     """Parse each worker's answer (reading it from S3 if stored there) and consolidate."""
+    return build_label(
+        obj.dataset_object_id,
+        _answers(obj, rig, request, s3),
+        data_object_s3_uri=obj.s3_uri,
+        rig=rig,
+        errors=obj.errors,
+    )
+
+
+def _answers(
+    obj: DatasetObject, rig: Rig | None, request: PostAnnotationRequest, s3: Any
+) -> list[WorkerAnswer]:
+    """Each worker's answer parsed, in payload order (read from S3 if stored there)."""
     answers = []
     for i, submission in enumerate(obj.submissions):
         where = f"workers[{i}]"
@@ -101,9 +133,7 @@ def label_for(
         if content is None and submission.s3_uri is not None:
             content = read_s3_text(submission.s3_uri, s3=s3, role_arn=request.role_arn)
         answers.append(parse_answer(content, worker_id=submission.worker_id, field=where, rig=rig))
-    return build_label(
-        obj.dataset_object_id, answers, data_object_s3_uri=obj.s3_uri, rig=rig, errors=obj.errors
-    )
+    return answers
 
 
 @contextmanager

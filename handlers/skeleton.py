@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from operator import attrgetter
@@ -42,6 +42,8 @@ SAME_POINT_TOLERANCE = 0.5
 _KEYPOINT_KEYS = frozenset(("label", "x", "y", "visibility"))
 _SKELETON_KEYS = frozenset(("name", "annotations"))
 _SHOW_LIMIT = 60
+#: Standard JSON: what a pass-through value must be writable as.
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)
 _KEYPOINT_FIELDS = attrgetter("label", "x", "y", "extra")
 #: A keypoint's JSON without its label and coordinates (visibility is one digit).
 _KEYPOINT_FRAME = len('{"label": , "x": , "y": , "visibility": 2}')
@@ -179,7 +181,7 @@ class Skeleton:
     ) -> tuple[Skeleton | None, list[FieldError]]:
         """One skeleton object; None when it cannot be used at all."""
         errors: list[FieldError] = []
-        return _parse_skeleton(obj, field, rig, errors), errors
+        return _parse_skeleton(obj, field, rig, errors)[0], errors
 
 
 def skeletons_to_jsonable(skeletons: Iterable[Skeleton]) -> list[dict[str, Any]]:
@@ -211,15 +213,73 @@ def parse_skeletons(
     ``annotations`` list, is left out of the list. Nothing is guessed.
     """
     errors: list[FieldError] = []
+    return _parse_skeletons(value, field, rig, errors)[0], errors
+
+
+@dataclass(frozen=True, slots=True)
+class SkeletonsJson:
+    """A JSON text of skeletons that its parsed skeletons render exactly.
+
+    Made by :func:`parse_skeletons_json` when every skeleton and keypoint was
+    taken as written: nothing added (a missing visibility or name), changed
+    or left out, no pass-through keys, whole-pixel coordinates. Then ``value``
+    (the decoded text) equals ``skeletons_to_jsonable`` of the skeletons, and
+    the text itself can be stored instead of serialising them again.
+    """
+
+    text: str
+    value: list[dict[str, Any]]
+    #: At least ``len(json.dumps(value))``; None when the text is not ASCII.
+    size_bound: int | None
+
+
+def parse_skeletons_json(
+    text: str, value: Any, field: str = "annotations", rig: Rig | None = None
+) -> tuple[list[Skeleton], list[FieldError], SkeletonsJson | None]:
+    """:func:`parse_skeletons` of ``value``, the decoded ``text``, and the
+    :class:`SkeletonsJson` of the text when the skeletons render it exactly."""
+    errors: list[FieldError] = []
+    skeletons, exact = _parse_skeletons(value, field, rig, errors)
+    if not exact or errors:
+        return skeletons, errors, None
+    return skeletons, errors, SkeletonsJson(text, value, _text_size_bound(text, skeletons))
+
+
+def _parse_skeletons(
+    value: Any, field: str, rig: Rig | None, errors: list[FieldError]
+) -> tuple[list[Skeleton], bool]:
+    """The skeletons, and whether ``value`` is exactly their JSON form."""
     if not isinstance(value, list):
         errors.append(FieldError(field, f"expected a list of skeletons, got {show_value(value)}"))
-        return [], errors
+        return [], False
     skeletons = []
+    all_exact = True
     for i, obj in enumerate(value):
-        skeleton = _parse_skeleton(obj, f"{field}[{i}]", rig, errors)
+        skeleton, exact = _parse_skeleton(obj, f"{field}[{i}]", rig, errors)
+        all_exact = all_exact and exact
         if skeleton is not None:
             skeletons.append(skeleton)
-    return skeletons, errors
+    return skeletons, all_exact
+
+
+def _text_size_bound(text: str, skeletons: Sequence[Skeleton]) -> int | None:
+    """At least ``len(json.dumps(json.loads(text)))`` for the text of exactly ``skeletons``.
+
+    In an ASCII text, every string (key or value) takes at least as many
+    characters as ``json.dumps`` writes for it: a printable character is
+    written as is, and any other was escaped in the text (``json.loads``
+    rejects raw control characters in strings) at least as long as
+    ``json.dumps`` escapes it; the one exception is DEL, printed raw by some
+    writers and escaped by ``json.dumps``. Whole numbers are written in their
+    shortest form. What ``json.dumps`` adds is a space after each ``:`` and
+    ``,``, and their number follows from the counts of skeletons and keypoints.
+    """
+    if not text.isascii() or "\x7f" in text:
+        return None
+    # Per skeleton: 2 colons and 1 comma, 4 colons and 3 commas per keypoint, and
+    # commas between keypoints; commas between skeletons.
+    separators = sum(3 + 7 * len(s.keypoints) + max(len(s.keypoints) - 1, 0) for s in skeletons)
+    return len(text) + separators + max(len(skeletons) - 1, 0)
 
 
 def load_skeletons(
@@ -302,11 +362,13 @@ def _normal(s: Skeleton) -> tuple[str, list[tuple[str, int, float, float]]]:
 
 def _parse_skeleton(
     obj: Any, field: str, rig: Rig | None, errors: list[FieldError]
-) -> Skeleton | None:
+) -> tuple[Skeleton | None, bool]:
+    """One skeleton, and whether ``obj`` is exactly its JSON form (see :class:`SkeletonsJson`)."""
     if type(obj) is not dict:
         errors.append(FieldError(field, f"expected a skeleton object, got {show_value(obj)}"))
-        return None
+        return None, False
     name = obj.get("name", "")
+    exact = type(name) is str and "name" in obj
     if type(name) is not str:
         if name is None:
             name = ""
@@ -333,12 +395,11 @@ def _parse_skeleton(
                 f"{field}.annotations", f"expected a list of keypoints, {what}; skeleton left out"
             )
         )
-        return None
-    extra = (
-        None
-        if obj.keys() <= _SKELETON_KEYS
-        else {k: v for k, v in obj.items() if k not in _SKELETON_KEYS}
-    )
+        return None, False
+    extra = None
+    if not obj.keys() <= _SKELETON_KEYS:
+        extra = pass_through(obj, _SKELETON_KEYS, field, errors)
+        exact = False
     index = rig._index if rig is not None else None
     keypoints: list[Keypoint] = []
     seen: dict[str, int] = {}
@@ -364,18 +425,56 @@ def _parse_skeleton(
             ):
                 seen[label] = j
                 n = len(kp)
-                plain = n == 3 or (n == 4 and "visibility" in kp)
-                keypoints.append(Keypoint(label, x, y, _BY_INT[v], None if plain else _extra(kp)))
+                if n == 4 and "visibility" in kp:
+                    # Exactly its JSON form, if the coordinates are whole: json.dumps
+                    # may spell a float longer than the text did (1e5 -> 100000.0).
+                    exact = exact and tx is int and ty is int
+                    keypoints.append(Keypoint(label, x, y, _BY_INT[v]))
+                else:  # visibility left out, or keys to pass through
+                    exact = False
+                    keypoints.append(
+                        Keypoint(
+                            label,
+                            x,
+                            y,
+                            _BY_INT[v],
+                            None
+                            if n == 3
+                            else pass_through(
+                                kp, _KEYPOINT_KEYS, f"{field}.annotations[{j}]", errors
+                            ),
+                        )
+                    )
                 continue
+        exact = False
         point = _parse_keypoint_slowly(kp, f"{field}.annotations[{j}]", rig, seen, errors)
         if point is not None:
             seen[point.label] = j
             keypoints.append(point)
-    return Skeleton(name, keypoints, extra)
+    return Skeleton(name, keypoints, extra), exact
 
 
-def _extra(kp: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in kp.items() if k not in _KEYPOINT_KEYS}
+def pass_through(
+    obj: dict[str, Any], known: Collection[str], field: str, errors: list[FieldError]
+) -> dict[str, Any] | None:
+    """The keys of ``obj`` beyond ``known``, kept as they are, except values that standard
+    JSON cannot write (NaN, Infinity): those would make the output unreadable."""
+    extra = {}
+    for key, value in obj.items():
+        if key in known:
+            continue
+        try:
+            _STRICT_JSON.encode(value)
+        except ValueError:
+            errors.append(
+                FieldError(
+                    f"{field}.{key}",
+                    f"{show_value(value)} cannot be written as standard JSON; left out",
+                )
+            )
+            continue
+        extra[key] = value
+    return extra or None
 
 
 def _parse_keypoint_slowly(
@@ -418,7 +517,8 @@ def _parse_keypoint_slowly(
     visibility = _visibility(kp, field, errors)
     if not ok or x is None or y is None or visibility is None:
         return None
-    return Keypoint(label, x, y, visibility, None if kp.keys() <= _KEYPOINT_KEYS else _extra(kp))
+    extra = None if kp.keys() <= _KEYPOINT_KEYS else pass_through(kp, _KEYPOINT_KEYS, field, errors)
+    return Keypoint(label, x, y, visibility, extra)
 
 
 def _coordinate(kp: dict[str, Any], key: str, field: str, errors: list[FieldError]) -> float | None:

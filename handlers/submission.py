@@ -33,9 +33,12 @@ from handlers.rig import Rig
 from handlers.skeleton import (
     FieldError,
     Skeleton,
+    SkeletonsJson,
     decode_json_list,
     json_problem,
     parse_skeletons,
+    parse_skeletons_json,
+    pass_through,
     show_value,
 )
 
@@ -51,6 +54,7 @@ SUBMISSION_FIELDS = (
     "total_time_in_seconds",
 )
 
+_SUBMISSION_KEYS = frozenset(SUBMISSION_FIELDS)
 _TRUE = frozenset(("true", "on", "yes", "1"))
 _FALSE = frozenset(("false", "off", "no", "0", ""))
 _S3_HOST = re.compile(
@@ -77,6 +81,8 @@ class WorkerAnswer:
     other_fields: dict[str, Any] | None = None
     #: The answer as received; kept in the output whenever something was rejected.
     raw: Any = None
+    #: The ``updated_annotations`` text, when the parsed skeletons render it exactly.
+    updated_json: SkeletonsJson | None = None
 
     @property
     def usable(self) -> bool:
@@ -104,6 +110,7 @@ def parse_answer(
 
     where = f"{field}.updated_annotations"
     updated: list[Skeleton] | None = None
+    updated_json: SkeletonsJson | None = None
     if "updated_annotations" not in answer:
         foreign = ", ".join(sorted(answer)[:5]) or "nothing"
         errors.append(
@@ -114,8 +121,14 @@ def parse_answer(
             )
         )
     else:
-        decoded_updated = decode_json_list(answer["updated_annotations"], where, errors)
-        if decoded_updated is not None:
+        text = answer["updated_annotations"]
+        decoded_updated = decode_json_list(text, where, errors)
+        if isinstance(decoded_updated, list) and isinstance(text, str):
+            updated, problems, updated_json = parse_skeletons_json(
+                text, decoded_updated, where, rig
+            )
+            errors.extend(problems)
+        elif decoded_updated is not None:
             updated, problems = parse_skeletons(decoded_updated, where, rig)
             errors.extend(problems)
             if not isinstance(decoded_updated, list):
@@ -147,9 +160,10 @@ def parse_answer(
         no_changes_needed=_flag(answer, "no_changes_needed", field, errors),
         total_time_in_seconds=_seconds(answer, "total_time_in_seconds", field, errors),
         errors=errors,
+        updated_json=updated_json,
     )
-    if len(answer) > len(SUBMISSION_FIELDS) or not answer.keys() <= set(SUBMISSION_FIELDS):
-        result.other_fields = {k: v for k, v in answer.items() if k not in SUBMISSION_FIELDS}
+    if len(answer) > len(SUBMISSION_FIELDS) or not answer.keys() <= _SUBMISSION_KEYS:
+        result.other_fields = pass_through(answer, _SUBMISSION_KEYS, field, errors)
     if updated is None or result.rejected_something:
         result.raw = content
     return result

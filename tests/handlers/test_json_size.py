@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.consolidation import Agreement, SkeletonAgreement
-from handlers.json_size import numbers_size_bound, scalar_size, string_size, strings_size
+from handlers.json_size import (
+    dumps,
+    numbers_size_bound,
+    scalar_size,
+    string_size,
+    strings_size,
+)
 from handlers.label import ConsolidatedLabel, WorkerResult, build_label
 from handlers.qa import QaFlag
 from handlers.skeleton import FieldError, Keypoint, Skeleton, Visibility
@@ -80,6 +86,12 @@ def test_strings_size_is_exact(texts):
 @given(json_values)
 def test_scalar_size_is_exact_for_any_value(value):
     assert scalar_size(value) == size(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values | st.just([]) | st.just({}))
+def test_dumps_writes_what_json_dumps_writes(value):
+    assert dumps(value) == json.dumps(value)
 
 
 @settings(max_examples=250, deadline=None)
