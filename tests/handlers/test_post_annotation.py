@@ -423,3 +423,31 @@ def test_post_realistic_batch_over_6mb_moves_worker_copies_to_s3(s3):
             restore_overflow(label, lambda uri: stored, cache)
             == expected[label["dataset_object_id"]]
         )
+
+
+def test_post_single_worker_batch_over_6mb_moves_answers_as_written(s3):
+    event = event_file(POSE_EVENT)
+    people = [person(at=(100, 50), name="a"), person(at=(700, 60), name="b")]
+    text = json.dumps(people, separators=(",", ":"))  # as the component writes it
+    response = run(s3, event, [obj(str(i), submission(text)) for i in range(2500)])
+    assert len(json.dumps(response)) <= RESPONSE_LIMIT_BYTES
+    out = labels(response)
+    moved = [label for label in out.values() if "updated_annotations" not in label]
+    assert moved and all("updated_annotations" in label["overflow"]["fields"] for label in moved)
+    overflow_key = (
+        "labeling_jobs/output/pose-job-1/annotations/consolidated-annotation/"
+        + OVERFLOW_DIR
+        + "/iteration-1/2026-01-05_10:00:00.json"
+    )
+    stored = s3.get_object(Bucket=BUCKET, Key=overflow_key)["Body"].read().decode()
+    assert f'"updated_annotations": {text}' in stored
+    # Each worker's text went to the file as written; restored, the labels are exactly
+    # those a roomy response would have held, and every label is restored to it.
+    request = post.PostAnnotationRequest.parse(event)
+    expected = {
+        o.dataset_object_id: post.label_for(o, COCO, request, s3).to_jsonable()
+        for o in post.read_payload(request, s3=s3)
+    }
+    cache: dict = {}
+    for dataset_object_id, label in out.items():
+        assert restore_overflow(label, lambda uri: stored, cache) == expected[dataset_object_id]

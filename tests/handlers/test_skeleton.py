@@ -17,6 +17,7 @@ from handlers.skeleton import (
     decode_json_list,
     load_skeletons,
     parse_skeletons,
+    parse_skeletons_json,
     same_annotations,
     skeletons_to_jsonable,
 )
@@ -74,6 +75,24 @@ def test_parse_extra_keys_pass_through_to_json():
             "name": "p",
             "annotations": [{"label": "nose", "x": 1, "y": 2, "visibility": 2, "score": 0.9}],
             "annotation_options": {"editable": False},
+        }
+    ]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, [1, {"deep": -math.inf}]])
+def test_parse_pass_through_value_json_cannot_write_is_left_out_with_error(value):
+    # json.loads accepts NaN and Infinity; written back, they would make the output unreadable.
+    data = one([{"label": "nose", "x": 1, "y": 2, "score": value, "keep": 1}], options=value)
+    skeletons, errors = parse_skeletons(data, "u")
+    assert [(e.field, e.level) for e in errors] == [
+        ("u[0].options", "error"),
+        ("u[0].annotations[0].score", "error"),
+    ]
+    assert errors[0].message.endswith("cannot be written as standard JSON; left out")
+    assert skeletons_to_jsonable(skeletons) == [
+        {
+            "name": "p",
+            "annotations": [{"label": "nose", "x": 1, "y": 2, "visibility": 2, "keep": 1}],
         }
     ]
 
@@ -315,3 +334,82 @@ def test_parse_any_json_never_raises_and_keeps_only_valid_points(value):
             assert math.isfinite(k.y) and 0 <= k.y <= MAX_COORDINATE
             assert k.visibility in (0, 1, 2)
     json.dumps(skeletons_to_jsonable(skeletons), allow_nan=False)
+
+
+# -- a text the skeletons render exactly (SkeletonsJson) ----------------------------
+
+STYLES = [{}, {"separators": (",", ":")}, {"indent": 1}, {"ensure_ascii": False}]
+
+
+def written(value, style=None, escapes=False):
+    """``value`` as some writer would put it: any spacing; ``escapes`` spells every "o"
+    and "/" the long way (valid JSON that json.dumps never writes)."""
+    text = json.dumps(value, **(style or {}))
+    return text.replace("o", "\\u006f").replace("/", "\\/") if escapes else text
+
+
+def test_parse_json_of_the_component_is_exact():
+    value = [person(), person(name="b", occluded=("nose",))]
+    text = json.dumps(value, separators=(",", ":"))  # JSON.stringify's spacing
+    skeletons, errors, exact = parse_skeletons_json(text, json.loads(text), "u", COCO)
+    assert errors == [] and exact is not None
+    assert exact.text == text and exact.value == skeletons_to_jsonable(skeletons)
+    assert len(json.dumps(exact.value)) <= exact.size_bound <= len(json.dumps(exact.value)) + 2
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        one([{"label": "nose", "x": 1, "y": 2}]),  # visibility added
+        [{"annotations": [{"label": "nose", "x": 1, "y": 2, "visibility": 2}]}],  # name added
+        one([{"label": "nose", "x": 1.5, "y": 2, "visibility": 2}]),  # a float, spelled freely
+        one([{"label": "nose", "x": 1, "y": 2, "visibility": 2, "score": 1}]),  # pass-through
+        one([{"label": "nose", "x": 1, "y": 2, "visibility": 2}], note="x"),  # pass-through
+        one([{"label": "nose", "x": "1", "y": 2, "visibility": 2}]),  # a warning
+        one([{"label": "tail", "x": 1, "y": 2, "visibility": 2}]),  # left out
+    ],
+)
+def test_parse_json_not_exact_when_anything_was_added_changed_or_left_out(value):
+    text = json.dumps(value)
+    assert parse_skeletons_json(text, json.loads(text), "u", COCO)[2] is None
+
+
+def test_parse_json_with_a_raw_del_character_has_no_size_bound():
+    value = [person(name="a\x7fb")]
+    text = json.dumps(value, ensure_ascii=False)
+    exact = parse_skeletons_json(text, json.loads(text), "u", COCO)[2]
+    assert exact is not None and exact.size_bound is None  # json.dumps writes it as \u007f
+
+
+whole_pixel_skeletons = st.lists(
+    st.fixed_dictionaries({
+        "name": st.text(max_size=20),
+        "annotations": st.lists(st.sampled_from(COCO.labels), unique=True, max_size=17).flatmap(
+            lambda labels: st.tuples(*[
+                st.fixed_dictionaries({"label": st.just(label), "x": st.integers(0, 10**6),
+                                       "y": st.integers(0, 10**6), "visibility": st.sampled_from([0, 1, 2])})
+                for label in labels
+            ]).map(list)
+        ),
+    }),
+    max_size=4,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    whole_pixel_skeletons | valid_skeletons | json_values,
+    st.sampled_from(STYLES),
+    st.booleans(),
+    st.text(st.characters(exclude_categories=()), max_size=8),
+)
+def test_parse_json_exact_value_and_size_bound_hold_for_any_text(value, style, escapes, name):
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        value[0]["name"] = name  # hostile names: control, non-ASCII, surrogate characters
+    text = written(value, style, escapes)
+    skeletons, _, exact = parse_skeletons_json(text, json.loads(text), "u", COCO)
+    if exact is None:
+        return
+    assert exact.value == skeletons_to_jsonable(skeletons)
+    if exact.size_bound is not None:
+        assert exact.size_bound >= len(json.dumps(exact.value))
