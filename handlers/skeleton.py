@@ -402,55 +402,51 @@ def _parse_skeleton(
         exact = False
     index = rig._index if rig is not None else None
     keypoints: list[Keypoint] = []
+    append = keypoints.append
     seen: dict[str, int] = {}
     for j, kp in enumerate(items):
-        # Fast path: a well-formed keypoint costs a handful of type checks.
+        # Fast path: a well-formed keypoint costs a handful of type checks; anything
+        # else (a missing key, a bad value) goes the careful way.
         if type(kp) is dict:
-            label: Any = kp.get("label")
-            x: Any = kp.get("x")
-            y: Any = kp.get("y")
-            v: Any = kp.get("visibility", 2)
-            tx, ty = type(x), type(y)
-            if (
-                (tx is int or tx is float)
-                and (ty is int or ty is float)
-                and type(v) is int
-                and 0 <= v <= 2
-                and type(label) is str
-                and label
-                and 0 <= x <= MAX_COORDINATE
-                and 0 <= y <= MAX_COORDINATE
-                and (index is None or label in index)
-                and label not in seen
-            ):
-                seen[label] = j
-                n = len(kp)
-                if n == 4 and "visibility" in kp:
-                    # Exactly its JSON form, if the coordinates are whole: json.dumps
-                    # may spell a float longer than the text did (1e5 -> 100000.0).
-                    exact = exact and tx is int and ty is int
-                    keypoints.append(Keypoint(label, x, y, _BY_INT[v]))
-                else:  # visibility left out, or keys to pass through
-                    exact = False
-                    keypoints.append(
-                        Keypoint(
-                            label,
-                            x,
-                            y,
-                            _BY_INT[v],
-                            None
-                            if n == 3
-                            else pass_through(
-                                kp, _KEYPOINT_KEYS, f"{field}.annotations[{j}]", errors
-                            ),
-                        )
-                    )
-                continue
+            try:
+                label: Any = kp["label"]
+                x: Any = kp["x"]
+                y: Any = kp["y"]
+            except KeyError:
+                pass
+            else:
+                v: Any = kp.get("visibility", 2)
+                tx = type(x)
+                ty = type(y)
+                if (
+                    (tx is int or tx is float)
+                    and (ty is int or ty is float)
+                    and 0 <= x <= MAX_COORDINATE
+                    and 0 <= y <= MAX_COORDINATE
+                    and type(v) is int
+                    and 0 <= v <= 2
+                    and type(label) is str
+                    and label
+                    and (index is None or label in index)
+                    and label not in seen
+                ):
+                    seen[label] = j
+                    if len(kp) == 4 and "visibility" in kp:
+                        append(Keypoint(label, x, y, _BY_INT[v]))
+                        # Exactly its JSON form if the coordinates are whole: json.dumps
+                        # may spell a float longer than the text did (1e5 -> 100000.0).
+                        exact = exact and tx is int and ty is int
+                    else:  # visibility left out, or keys to pass through
+                        exact = False
+                        where = f"{field}.annotations[{j}]"
+                        kept = pass_through(kp, _KEYPOINT_KEYS, where, errors)
+                        append(Keypoint(label, x, y, _BY_INT[v], kept))
+                    continue
         exact = False
         point = _parse_keypoint_slowly(kp, f"{field}.annotations[{j}]", rig, seen, errors)
         if point is not None:
             seen[point.label] = j
-            keypoints.append(point)
+            append(point)
     return Skeleton(name, keypoints, extra), exact
 
 
