@@ -368,12 +368,12 @@ def _odd_ones_out(vectors: list[tuple[tuple[str, str], float, float]]) -> list[t
     n = len(vectors)
     if n < 2:
         return []
-    opposite = [0] * n
-    for i in range(n):
-        _, ux, uy = vectors[i]
-        for j in range(i + 1, n):
-            _, vx, vy = vectors[j]
+    flagged = []
+    for pair, ux, uy in vectors:
+        opposite = 0
+        for _, vx, vy in vectors:  # a vector is never opposite to itself: cosine 1
             if ux * vx + uy * vy < PIECE_OPPOSITE_COS:
-                opposite[i] += 1
-                opposite[j] += 1
-    return [vectors[i][0] for i in range(n) if opposite[i] * 2 > n - 1]
+                opposite += 1
+        if opposite * 2 > n - 1:
+            flagged.append(pair)
+    return flagged

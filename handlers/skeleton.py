@@ -45,6 +45,7 @@ _SHOW_LIMIT = 60
 #: Standard JSON: what a pass-through value must be writable as.
 _STRICT_JSON = json.JSONEncoder(allow_nan=False)
 _KEYPOINT_FIELDS = attrgetter("label", "x", "y", "extra")
+_VISIBILITY_OF = attrgetter("visibility")
 #: A keypoint's JSON without its label and coordinates (visibility is one digit).
 _KEYPOINT_FRAME = len('{"label": , "x": , "y": , "visibility": 2}')
 _SKELETON_FRAME = len('{"name": , "annotations": []}')
@@ -145,7 +146,7 @@ class Skeleton:
     @property
     def drawn(self) -> bool:
         """Whether any keypoint is labeled (the public component submits empty skeletons)."""
-        return any(k.visibility for k in self.keypoints)
+        return any(map(_VISIBILITY_OF, self.keypoints))
 
     def to_jsonable(self) -> dict[str, Any]:
         # Inlined Keypoint.to_jsonable: this runs for every keypoint of every label.
@@ -313,6 +314,8 @@ def decode_json_list(
             FieldError(field, f"expected a JSON string of a list, got {show_value(value)}")
         )
         return None
+    if value == "[]":  # no annotations, the usual original_annotations
+        return []
     if empty_means_none and value.strip() in ("", "null"):
         errors.append(FieldError(field, f"{value!r} read as no annotations ([])", "warning"))
         return []

@@ -230,10 +230,13 @@ def _image_name(value: Any, where: str, errors: list[FieldError]) -> str | None:
 
 
 def _size(answer: dict[str, Any], key: str, field: str, errors: list[FieldError]) -> int | None:
-    where = f"{field}.{key}"
     value = answer.get(key)
     if value is None:
         return None
+    whole = _whole_number(value)
+    if whole:  # the usual "1280"
+        return whole
+    where = f"{field}.{key}"
     if type(value) is int and value > 0:
         errors.append(FieldError(where, "expected a string, got a number; used as is", "warning"))
         return value
@@ -254,10 +257,13 @@ def _size(answer: dict[str, Any], key: str, field: str, errors: list[FieldError]
 def _seconds(
     answer: dict[str, Any], key: str, field: str, errors: list[FieldError]
 ) -> float | None:
-    where = f"{field}.{key}"
     value = answer.get(key)
     if value is None:
         return None
+    whole = _whole_number(value)
+    if whole is not None and whole <= 1e9:  # the usual "42"
+        return whole
+    where = f"{field}.{key}"
     number = _number(value)
     if number is None or number < 0 or number > 1e9:
         errors.append(
@@ -267,6 +273,17 @@ def _seconds(
     if not isinstance(value, str):
         errors.append(FieldError(where, "expected a string, got a number; used as is", "warning"))
     return int(number) if number.is_integer() else number
+
+
+def _whole_number(value: Any) -> int | None:
+    """A string of a few ASCII digits as its number (what the component sends), else None.
+
+    Up to 15 digits, so that the value is the one the general path (through
+    ``float``) would read.
+    """
+    if type(value) is str and len(value) <= 15 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 def _number(value: Any) -> float | None:
