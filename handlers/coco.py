@@ -17,6 +17,9 @@ from handlers.rig import Rig
 from handlers.skeleton import AnnotationError, FieldError, Keypoint, Skeleton, Visibility
 
 
+_PLAIN = (0, 1, 2)  # COCO's v as a plain int, not a Visibility member
+
+
 def coco_category(
     rig: Rig, *, category_id: int = 1, name: str | None = None, supercategory: str | None = None
 ) -> dict[str, Any]:
@@ -32,11 +35,13 @@ def coco_category(
 
 def coco_keypoints(skeleton: Skeleton, rig: Rig) -> list[float]:
     """Flat ``[x, y, v] * len(rig.keypoints)`` in rig order."""
-    flat: list[float] = [0] * (3 * len(rig.keypoints))
+    positions = rig.positions
+    flat: list[float] = [0] * (3 * len(positions))
     for k in skeleton.keypoints:
         if not k.visibility:
             continue
-        if k.label not in rig:
+        i = positions.get(k.label)
+        if i is None:
             raise AnnotationError(
                 [
                     FieldError(
@@ -45,10 +50,10 @@ def coco_keypoints(skeleton: Skeleton, rig: Rig) -> list[float]:
                 ],
                 f"skeleton {skeleton.name!r}",
             )
-        i = 3 * rig.index(k.label)
+        i *= 3
         flat[i] = k.x
         flat[i + 1] = k.y
-        flat[i + 2] = int(k.visibility)
+        flat[i + 2] = _PLAIN[k.visibility]
     return flat
 
 

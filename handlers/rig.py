@@ -104,6 +104,11 @@ class Rig:
     def labels(self) -> tuple[str, ...]:
         return tuple(k.label for k in self.keypoints)
 
+    @property
+    def positions(self) -> Mapping[str, int]:
+        """Label -> position in rig order: :meth:`index` for loops over many keypoints."""
+        return self._index
+
     def index(self, label: str) -> int:
         """Position of ``label`` in rig (and COCO) order; KeyError if unknown."""
         return self._index[label]

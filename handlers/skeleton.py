@@ -403,7 +403,7 @@ def _parse_skeleton(
     if not obj.keys() <= _SKELETON_KEYS:
         extra = pass_through(obj, _SKELETON_KEYS, field, errors)
         exact = False
-    index = rig._index if rig is not None else None
+    index = rig.positions if rig is not None else None
     keypoints: list[Keypoint] = []
     append = keypoints.append
     seen: dict[str, int] = {}

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
+
 from handlers.coco import coco_annotation
 from handlers.label import ConsolidatedLabel
 from handlers.output_manifest import label_attribute_names, parse_output_manifest_line
@@ -89,9 +91,11 @@ class LineProcessor:
     def parse(self, number: int, text: str) -> tuple[str | None, ConsolidatedLabel | None]:
         """(source-ref, label) of one line; AnnotationError when it cannot be read."""
         try:
-            data = json.loads(text)
-        except ValueError:
-            data = text  # let the handlers' parser say what is wrong, in its words
+            data = orjson.loads(text)  # twice as fast as json
+        except orjson.JSONDecodeError:
+            # The handlers' parser decodes it with json, which reads what orjson refuses
+            # (NaN, integers beyond 64 bits), or says what is wrong, in its words.
+            data = text
         if isinstance(data, dict):
             _drop_worker_skeletons(data, self.settings.label_attribute)
         parsed = parse_output_manifest_line(
@@ -178,8 +182,17 @@ class LineProcessor:
             self._writer.shutdown()
 
 
+#: Compact, UTF-8 as is; made once (json.dumps with these options makes one per call).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, UTF-8 as is: by orjson (ten times as fast), or by json for what
+    orjson cannot write (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return _COMPACT.encode(value)
 
 
 def _write_text(path: Path, text: str) -> None:

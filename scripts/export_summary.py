@@ -49,11 +49,9 @@ class Summary:
         self.images += 1
         skeletons = label.updated_annotations or []
         self.skeletons += len(skeletons)
-        for skeleton in skeletons:
-            for k in skeleton.keypoints:
-                if k.visibility:
-                    self.keypoints += 1
-                    self.occluded += k.visibility == 1
+        visibility = [k.visibility for skeleton in skeletons for k in skeleton.keypoints]
+        self.keypoints += len(visibility) - visibility.count(0)
+        self.occluded += visibility.count(1)
         if label.total_time_in_seconds is not None:
             self.times.append(float(label.total_time_in_seconds))
         if label.original_annotations:

@@ -106,6 +106,26 @@ def test_export_reads_both_metadata_spellings(tmp_path: Path, capsys: Any) -> No
     assert "images: 2 labeled of 2 manifest lines" in capsys.readouterr().out
 
 
+def test_export_reads_and_writes_values_beyond_orjson(tmp_path: Path) -> None:
+    # orjson refuses NaN and integers beyond 64 bits, which json reads and writes.
+    big = 10**20
+    lines = [
+        output_line(
+            uri("a.jpg"),
+            [submission([skeleton("p", BOB)], image_s3_uri=uri("a.jpg"), width=big, height=H)],
+            RIG,
+            extra={"note": float("nan"), "count": 10**30},
+        )
+    ]
+    manifest = write_manifest(tmp_path / "output.manifest", lines)
+
+    assert export(tmp_path, manifest, "--max-pictures", "0", "--no-yolo") == 0
+
+    coco = json.loads((tmp_path / "out" / "coco_keypoints.json").read_text())
+    assert [(i["width"], i["height"]) for i in coco["images"]] == [(big, H)]
+    assert [a["keypoints"] for a in coco["annotations"]] == [flat(BOB)]
+
+
 def test_export_keeps_going_past_a_bad_line_and_records_it(tmp_path: Path, capsys: Any) -> None:
     lines = [
         output_line(uri("a.jpg"), [answer("a.jpg", skeleton("p", BOB))], RIG),
