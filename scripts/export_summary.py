@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from handlers.label import ConsolidatedLabel
+from handlers.skeleton import Visibility
 
 
 @dataclass
@@ -50,8 +51,8 @@ class Summary:
         skeletons = label.updated_annotations or []
         self.skeletons += len(skeletons)
         visibility = [k.visibility for skeleton in skeletons for k in skeleton.keypoints]
-        self.keypoints += len(visibility) - visibility.count(0)
-        self.occluded += visibility.count(1)
+        self.keypoints += len(visibility) - visibility.count(Visibility.NOT_LABELED)
+        self.occluded += visibility.count(Visibility.OCCLUDED)
         if label.total_time_in_seconds is not None:
             self.times.append(float(label.total_time_in_seconds))
         if label.original_annotations:
