@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,13 +26,17 @@ from typing import Any
 from urllib.parse import unquote
 
 import orjson
+from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.coco import coco_annotation
 from handlers.label import ConsolidatedLabel
 from handlers.output_manifest import label_attribute_names, parse_output_manifest_line
+from handlers.overflow import OVERFLOW_DIR, restore_overflow
 from handlers.rig import Rig
-from handlers.skeleton import AnnotationError, Skeleton
+from handlers.skeleton import AnnotationError, FieldError, Skeleton
 from scripts import draw_skeletons, yolo_pose
+from scripts.aws import AwsClients
+from scripts.cli import UserError
 from scripts.export_summary import Summary
 from scripts.s3 import S3Uri
 
@@ -44,8 +48,34 @@ INLINE_CHUNKS = 4
 #: Keys of a worker's result that the export does not read (see the module doc).
 _WORKER_KEYS_SKIPPED = ("updated_annotations", "raw")
 _PENDING_WRITES = 256
+#: Decoded overflow files kept by each process (see _RecentFiles).
+OVERFLOW_FILES_KEPT = 4
 
 Chunk = list[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class OverflowFiles:
+    """Where the fields that the post-annotation Lambda moved out of a large response
+    are read back from (:mod:`handlers.overflow`).
+
+    Beside a local manifest first: in ``folder``, the file at the path that
+    follows ``pose-labeling-overflow/`` in its URI, or with its name alone. Else
+    from S3: in the export's own process through its clients, in worker
+    processes through clients made for ``region`` (None: no S3).
+    """
+
+    folder: Path | None = None
+    region: str | None = None
+
+    def local_copy(self, uri: str) -> Path | None:
+        if self.folder is None:
+            return None
+        _, _, tail = uri.partition(f"/{OVERFLOW_DIR}/")
+        for relative in (f"{OVERFLOW_DIR}/{tail}" if tail else None, uri.rsplit("/", 1)[-1]):
+            if relative and (self.folder / relative).is_file():
+                return self.folder / relative
+        return None
 
 
 @dataclass(frozen=True)
@@ -55,6 +85,7 @@ class Settings:
     images_prefix: str
     images_dir: Path | None
     yolo_labels: Path | None
+    overflow: OverflowFiles = OverflowFiles()
 
 
 @dataclass(slots=True)
@@ -74,9 +105,11 @@ class ChunkResult:
 
 
 class LineProcessor:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clients: AwsClients | None = None) -> None:
         self.settings = settings
         self.rig = settings.rig
+        self._clients = clients
+        self._overflow_files = _RecentFiles(OVERFLOW_FILES_KEPT)
         self._writer: ThreadPoolExecutor | None = None
         self._writes: deque[Future[None]] = deque()
         self._made_dirs: set[Path] = set()
@@ -90,22 +123,54 @@ class LineProcessor:
 
     def parse(self, number: int, text: str) -> tuple[str | None, ConsolidatedLabel | None]:
         """(source-ref, label) of one line; AnnotationError when it cannot be read."""
-        try:
-            data = orjson.loads(text)  # twice as fast as json
-        except orjson.JSONDecodeError:
-            # The handlers' parser decodes it with json, which reads what orjson refuses
-            # (NaN, integers beyond 64 bits), or says what is wrong, in its words.
-            data = text
+        where = f"line {number}"
+        data = _decode(text)
         if isinstance(data, dict):
-            _drop_worker_skeletons(data, self.settings.label_attribute)
+            attribute = self.settings.label_attribute
+            names = [attribute] if attribute else label_attribute_names(data)
+            for name in names:
+                if isinstance(data.get(name), dict) and data[name].get("overflow"):
+                    data[name] = self._restore(data[name], f"{where}: {name}")
+            _drop_worker_skeletons(data, names)
         parsed = parse_output_manifest_line(
             data,
             label_attribute_name=self.settings.label_attribute,
             rig=self.rig,
-            where=f"line {number}",
+            where=where,
         )
         label = parsed.label
         return (parsed.source_ref or (label.image_s3_location if label else None)), label
+
+    def _restore(self, label: dict[str, Any], where: str) -> dict[str, Any]:
+        """The label with the fields the Lambda moved to its overflow file put back."""
+        try:
+            return restore_overflow(label, self._read_overflow, self._overflow_files)
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            UserError,
+            BotoCoreError,
+            ClientError,
+        ) as exc:
+            uri = label["overflow"].get("s3_uri") if isinstance(label["overflow"], dict) else None
+            problem = f"the fields moved to {uri} could not be read back: {_reason(exc)}"
+            raise AnnotationError([FieldError("overflow", problem)], where) from exc
+
+    def _read_overflow(self, uri: str) -> str:
+        local = self.settings.overflow.local_copy(uri)
+        if local is not None:
+            return local.read_text(encoding="utf-8")
+        if self._clients is None and self.settings.overflow.region is not None:
+            self._clients = AwsClients(self.settings.overflow.region)
+        if self._clients is None:
+            raise FileNotFoundError(
+                "no copy beside the manifest, and no S3 access without the stack's outputs"
+            )
+        target = S3Uri.parse(uri, what="overflow file")
+        body = self._clients.s3.get_object(Bucket=target.bucket, Key=target.key)["Body"]
+        return str(body.read().decode("utf-8"))
 
     def line(self, number: int, text: str, out: ChunkResult) -> None:
         summary = out.summary
@@ -199,8 +264,47 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _drop_worker_skeletons(data: dict[str, Any], attribute: str | None) -> None:
-    names = [attribute] if attribute else label_attribute_names(data)
+def _decode(text: str) -> Any:
+    """A manifest line decoded (by orjson, twice as fast, else by json, which reads what
+    orjson refuses: NaN, integers beyond 64 bits); the text itself if neither can, so
+    that the handlers' parser says what is wrong, in its words."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):  # restore_overflow: the file holds nothing for the label
+        return str(exc.args[0]) if exc.args else "missing entry"
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or exc)
+    return str(exc) or type(exc).__name__
+
+
+class _RecentFiles(OrderedDict[str, Any]):
+    """The decoded overflow files last read, at most ``size`` of them: each batch that
+    overflowed has one file of tens of MB, so memory stays flat in the number of lines."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, uri: str) -> Any:
+        self.move_to_end(uri)
+        return super().__getitem__(uri)
+
+    def __setitem__(self, uri: str, value: Any) -> None:
+        super().__setitem__(uri, value)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+def _drop_worker_skeletons(data: dict[str, Any], names: list[str]) -> None:
     for name in names:
         label = data.get(name)
         if isinstance(label, dict) and isinstance(label.get("workers"), list):
@@ -277,6 +381,7 @@ def process(
     settings: Settings,
     *,
     jobs: int,
+    clients: AwsClients | None = None,
     chunk_lines: int = CHUNK_LINES,
     inline_chunks: int = INLINE_CHUNKS,
 ) -> Iterator[tuple[Chunk, ChunkResult]]:
@@ -284,9 +389,10 @@ def process(
 
     The first chunks are processed here; after them, with ``jobs`` > 1, the rest
     go to that many worker processes, with at most two chunks per process in
-    flight, so memory stays flat however long the manifest is.
+    flight, so memory stays flat however long the manifest is. ``clients`` read
+    overflow files from S3 in this process (workers make their own).
     """
-    local = LineProcessor(settings)
+    local = LineProcessor(settings, clients)
     pending = chunks(lines, chunk_lines)
     try:
         if jobs <= 1:

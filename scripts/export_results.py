@@ -23,6 +23,12 @@ examples:
   python -m scripts.export_results preview-output/output.manifest --rig coco-person-17 \\
       --images example-images --max-pictures 20
 
+Labels whose fields the post-annotation Lambda moved to an overflow file (to keep
+a very large batch under Lambda's response limit) are put back whole: the file
+is read from S3, or, for a local manifest, from a copy beside it (at
+pose-labeling-overflow/<the rest of its key>, or by its file name). A label whose
+file cannot be read is listed in problems.jsonl, never exported incomplete.
+
 Large manifests are read by --jobs worker processes. The summary is printed to
 stdout; progress goes to stderr.
 """
@@ -124,8 +130,10 @@ class Source:
     name: str
     lines: Iterator[str]
     label_attribute: str | None
-    #: Where images come from when drawing (None: local files only).
+    #: Where images and overflow files come from (None: local files only).
     clients: AwsClients | None
+    #: A local manifest's folder, where copies of overflow files are looked for first.
+    folder: Path | None = None
 
 
 def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
@@ -137,7 +145,7 @@ def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
         clients = clients or AwsClients(outputs.region)
     source = open_source(args, kind, clients)
     out: Path = args.out or Path(f"export-{source.name}")
-    exporter = Exporter(out, rig, args, source)
+    exporter = Exporter(out, rig, args, source, outputs.region if outputs else None)
     with exporter:
         exporter.run()
     exporter.draw_pictures()
@@ -190,7 +198,7 @@ def open_source(args: argparse.Namespace, kind: str, clients: AwsClients | None)
         )
     if kind == "file":
         path = Path(text)
-        return Source(path.stem, _file_lines(path), args.label_attribute, clients)
+        return Source(path.stem, _file_lines(path), args.label_attribute, clients, path.parent)
     job_name = text
     assert clients is not None
     job = clients.sagemaker.describe_labeling_job(LabelingJobName=job_name)
@@ -257,7 +265,14 @@ class _Picker:
 class Exporter:
     """Everything written for one manifest: per-line results are committed in order."""
 
-    def __init__(self, out: Path, rig: Rig, args: argparse.Namespace, source: Source) -> None:
+    def __init__(
+        self,
+        out: Path,
+        rig: Rig,
+        args: argparse.Namespace,
+        source: Source,
+        region: str | None = None,
+    ) -> None:
         self.out = out
         self.rig = rig
         self.source = source
@@ -272,7 +287,12 @@ class Exporter:
             yolo_labels.mkdir(parents=True, exist_ok=True)
             (out / "yolo" / "data.yaml").write_text(yolo_pose.data_yaml(rig), encoding="utf-8")
         self.settings = export_lines.Settings(
-            rig, source.label_attribute, args.images_prefix, args.images, yolo_labels
+            rig,
+            source.label_attribute,
+            args.images_prefix,
+            args.images,
+            yolo_labels,
+            export_lines.OverflowFiles(source.folder, region if source.clients else None),
         )
         self.coco = CocoWriter(
             out / "coco_keypoints.json", rig, description=f"pose-labeling export of {source.name}"
@@ -293,7 +313,7 @@ class Exporter:
         bar = tqdm(unit=" lines", disable=None)
         with bar:
             for chunk, result in export_lines.process(
-                self.source.lines, self.settings, jobs=self.jobs
+                self.source.lines, self.settings, jobs=self.jobs, clients=self.source.clients
             ):
                 self._commit(chunk, result)
                 bar.update(len(chunk))
@@ -321,7 +341,7 @@ class Exporter:
         if not self.picker.limit:
             return
         chosen = self.picker.chosen()
-        reader = export_lines.LineProcessor(self.settings)
+        reader = export_lines.LineProcessor(self.settings, self.source.clients)
 
         def one(candidate: _Candidate) -> draw_skeletons.ReviewItem:
             source_ref, label = reader.parse(candidate.number, candidate.text)

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from pycocotools.coco import COCO
 
+from handlers.overflow import fit_response
 from handlers.rig import load_rig
 from scripts import export_lines, export_results
 from scripts.aws import AwsClients
@@ -348,6 +349,112 @@ def _jpeg(size: tuple[int, int]) -> bytes:
     buffer = BytesIO()
     Image.new("RGB", size, "#808080").save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+# -- labels whose fields the Lambda moved to an overflow file ---------------------------
+
+OVERFLOW_KEY = (
+    "labeling_jobs/output/pose-job-1/annotations/consolidated-annotation/"
+    "pose-labeling-overflow/iteration-1/2026-01-05_10:00:00.json"
+)
+
+
+def overflowed(bucket: str) -> tuple[list[str], list[str], bytes]:
+    """Three lines as written, the same lines after the Lambda's response fitting moved
+    fields out of their labels, and the overflow file that holds those fields."""
+    people = [skeleton("p", ALICE), skeleton("q", BOB)]
+    lines = [
+        output_line(uri(f"{i}.jpg"), [answer(f"{i}.jpg", *people, seconds=10 + i)], RIG, index=i)
+        for i in range(3)
+    ]
+    data = [json.loads(line) for line in lines]
+    response = [
+        {"datasetObjectId": str(i), "consolidatedAnnotation": {"content": {"pose": d["pose"]}}}
+        for i, d in enumerate(data)
+    ]
+    store: dict[str, bytes] = {}
+    fit_response(
+        response,
+        "pose",
+        uri=f"s3://{bucket}/{OVERFLOW_KEY}",
+        write=lambda uri, body: store.update({uri: body}),
+        budget=len(json.dumps(response)) * 2 // 3,
+    )
+    moved = [d["pose"]["overflow"]["fields"] for d in data]
+    assert all("workers" in f for f in moved) and "updated_annotations" in moved[0]
+    return lines, [json.dumps(d) for d in data], store[f"s3://{bucket}/{OVERFLOW_KEY}"]
+
+
+def coco_and_summary(out: Path) -> tuple[Any, Any]:
+    coco = json.loads((out / "coco_keypoints.json").read_text())
+    return coco["images"], coco["annotations"], json.loads((out / "summary.json").read_text())
+
+
+def test_export_restores_moved_fields_from_a_copy_beside_the_manifest(tmp_path: Path) -> None:
+    written, moved, overflow = overflowed(BUCKET)
+    copy = (
+        tmp_path / "moved" / "pose-labeling-overflow" / "iteration-1" / "2026-01-05_10:00:00.json"
+    )
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(overflow)
+    as_written = write_manifest(tmp_path / "written.manifest", written)
+    as_moved = write_manifest(tmp_path / "moved" / "output.manifest", moved)
+
+    assert export(tmp_path / "a", as_written, "--max-pictures", "0", "--no-yolo") == 0
+    assert export(tmp_path / "b", as_moved, "--max-pictures", "0", "--no-yolo") == 0
+
+    assert coco_and_summary(tmp_path / "b" / "out") == coco_and_summary(tmp_path / "a" / "out")
+    assert not (tmp_path / "b" / "out" / "problems.jsonl").exists()
+    # Worker processes find the copy too.
+    overflow = export_lines.OverflowFiles(folder=copy.parents[2])
+    settings = export_lines.Settings(RIG, None, "labeling_jobs/images/", None, None, overflow)
+    chunks = export_lines.process(moved, settings, jobs=2, chunk_lines=1, inline_chunks=1)
+    coco = json.loads((tmp_path / "a" / "out" / "coco_keypoints.json").read_text())
+    bodies = [json.loads(body) for _, r in chunks for body in r.annotations]
+    assert bodies == [{k: v for k, v in a.items() if k != "id"} for a in coco["annotations"]]
+
+
+def test_export_restores_moved_fields_from_s3(
+    tmp_path: Path, s3: Any, bucket: str, capsys: Any
+) -> None:
+    written, moved, overflow = overflowed(bucket)
+    s3.put_object(Bucket=bucket, Key=OVERFLOW_KEY, Body=overflow)
+    s3.put_object(
+        Bucket=bucket, Key="m/output.manifest", Body="".join(x + "\n" for x in moved).encode()
+    )
+    as_written = write_manifest(tmp_path / "written.manifest", written)
+    outputs = aws_fakes.write_stack_outputs(tmp_path / "outputs.json", bucket)
+
+    assert export(tmp_path / "a", as_written, "--max-pictures", "0", "--no-yolo") == 0
+    code = export_results.main(
+        [f"s3://{bucket}/m/output.manifest", "--stack-outputs", str(outputs), "--out", str(tmp_path / "b" / "out"), "--max-pictures", "0", "--no-yolo"],
+        clients=AwsClients(s3=s3),
+    )  # fmt: skip
+
+    assert code == 0, capsys.readouterr().err
+    assert coco_and_summary(tmp_path / "b" / "out") == coco_and_summary(tmp_path / "a" / "out")
+
+
+def test_export_line_whose_moved_fields_cannot_be_read_is_reported(
+    tmp_path: Path, capsys: Any
+) -> None:
+    _, moved, _ = overflowed(BUCKET)
+    manifest = write_manifest(tmp_path / "output.manifest", moved)
+
+    assert export(tmp_path, manifest, "--max-pictures", "0", "--no-yolo") == 0
+
+    assert (
+        "images: 0 labeled of 3 manifest lines (0 not labeled, 3 unusable)"
+        in capsys.readouterr().out
+    )
+    problems = [
+        json.loads(x) for x in (tmp_path / "out" / "problems.jsonl").read_text().splitlines()
+    ]
+    assert [p["line"] for p in problems] == [1, 2, 3]
+    assert problems[0]["error"] == (
+        f"line 1: pose: overflow: the fields moved to s3://{BUCKET}/{OVERFLOW_KEY} could not be "
+        "read back: no copy beside the manifest, and no S3 access without the stack's outputs"
+    )
 
 
 def test_export_in_worker_processes_matches_one_process(tmp_path: Path, manifest: Path) -> None:
