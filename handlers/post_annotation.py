@@ -13,6 +13,7 @@ import gc
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from handlers.groundtruth import (
@@ -51,7 +52,7 @@ def _consolidate_batch(request: PostAnnotationRequest, s3: Any) -> list[dict[str
     name = request.label_attribute_name
     # The envelope around each label differs only by the ID: measured once.
     envelope = json_size(consolidation_response("", name, {})) - len('""') - len("{}")
-    labels = []
+    log = _BatchLog()
     response = []
     sizes = []
     prepared: list[dict[str, tuple[str, int]] | None] = []
@@ -67,7 +68,6 @@ def _consolidate_batch(request: PostAnnotationRequest, s3: Any) -> list[dict[str
         # A single worker's answer taken exactly as written is output as its own
         # JSON: not converted, sized from its text, and its text moved if need be.
         written = consolidated_json(label, answers)
-        labels.append(label)
         response.append(
             consolidation_response(obj.dataset_object_id, name, label.to_jsonable(written))
         )
@@ -77,8 +77,8 @@ def _consolidate_batch(request: PostAnnotationRequest, s3: Any) -> list[dict[str
             if written is not None and written.size_bound is not None
             else None
         )
-    fit = fit_under_limit(response, request, s3, sizes, prepared)
-    _log_summary(labels, fit)
+        log.add(label)  # and the label is dropped: its memory serves the next one
+    log.write(fit_under_limit(response, request, s3, sizes, prepared))
     return response
 
 
@@ -154,33 +154,44 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _log_summary(labels: list[ConsolidatedLabel], fit: FitResult) -> None:
-    answers = sum(len(label.workers) for label in labels)
-    unusable = sum(1 for label in labels for w in label.workers if w.updated_annotations is None)
-    flagged = sum(1 for label in labels if label.qa_flags)
-    with_errors = 0
-    for label in labels:
+@dataclass
+class _BatchLog:
+    """The batch's log lines: counts gathered one label at a time (labels are not kept)."""
+
+    objects: int = 0
+    answers: int = 0
+    unusable: int = 0
+    with_errors: int = 0
+    flagged: int = 0
+
+    def add(self, label: ConsolidatedLabel) -> None:
+        self.objects += 1
+        self.answers += len(label.workers)
+        self.unusable += sum(1 for w in label.workers if w.updated_annotations is None)
+        self.flagged += bool(label.qa_flags)
         rejected = [e for e in label.errors if e.level == "error"]
         if rejected:
-            with_errors += 1
+            self.with_errors += 1
             for e in rejected[:20]:
                 LOG.error("object %s: %s", label.dataset_object_id, e)
-    LOG.info(
-        "consolidated %s objects from %s answers: %s unusable answers, %s objects with errors, "
-        "%s with QA flags; response %s%s bytes",
-        len(labels),
-        answers,
-        unusable,
-        with_errors,
-        flagged,
-        "" if fit.exact else "at most ",
-        fit.size_after,
-    )
-    if fit.moved:
-        LOG.warning(
-            "response of %s%s bytes over the Lambda limit: fields of %s labels moved to %s",
-            "" if fit.exact else "up to ",
-            fit.size_before,
-            len(fit.moved),
-            fit.overflow_uri,
+
+    def write(self, fit: FitResult) -> None:
+        LOG.info(
+            "consolidated %s objects from %s answers: %s unusable answers, %s objects with "
+            "errors, %s with QA flags; response %s%s bytes",
+            self.objects,
+            self.answers,
+            self.unusable,
+            self.with_errors,
+            self.flagged,
+            "" if fit.exact else "at most ",
+            fit.size_after,
         )
+        if fit.moved:
+            LOG.warning(
+                "response of %s%s bytes over the Lambda limit: fields of %s labels moved to %s",
+                "" if fit.exact else "up to ",
+                fit.size_before,
+                len(fit.moved),
+                fit.overflow_uri,
+            )
