@@ -16,7 +16,6 @@ from typing import Any
 from handlers.rig import Rig
 from handlers.skeleton import AnnotationError, FieldError, Keypoint, Skeleton, Visibility
 
-
 _PLAIN = (0, 1, 2)  # COCO's v as a plain int, not a Visibility member
 
 

@@ -12,10 +12,13 @@ instead (``json_size_bound`` methods), built from the helpers here:
 - :func:`string_size` is exact and cheap (the C escaper alone);
 - :func:`strings_size` is exact for many strings at once: escaping works one
   character at a time, so escaping the concatenation costs one call;
-- :func:`numbers_size_bound` bounds many numbers at once.
+- :func:`numbers_size_bound` bounds many numbers at once;
+- :func:`dumps` writes a value exactly as the runtime would (for what is moved).
 
-``tests/handlers/test_json_size.py`` checks every bound against ``json.dumps``
-on hostile values (long and non-ASCII strings, huge and non-finite numbers).
+A worker's answer kept exactly as written is bounded from its text's length
+instead (:class:`handlers.skeleton.SkeletonsJson`). ``tests/handlers/
+test_json_size.py`` checks every bound against ``json.dumps`` on hostile values
+(long and non-ASCII strings, huge and non-finite numbers).
 """
 
 from __future__ import annotations
