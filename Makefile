@@ -36,7 +36,7 @@ destroy:  ## remove the stack (the bucket must be empty unless forceDestroy is s
 	pulumi destroy $(ARGS)
 
 test: $(STAMP) chromium  ## install everything and run the whole test suite
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n auto $(ARGS)
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(PY) -m ruff check .

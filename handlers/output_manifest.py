@@ -26,6 +26,9 @@ from handlers.rig import Rig
 from handlers.skeleton import AnnotationError, FieldError, json_problem
 
 METADATA_SUFFIX = "-metadata"
+#: The label attribute when a job names none: the name the published workflow uses,
+#: which downstream readers written for it look for. Scripts default to it.
+DEFAULT_LABEL_ATTRIBUTE = "label-results"
 
 
 @dataclass(slots=True)

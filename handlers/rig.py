@@ -12,6 +12,7 @@ Standard library only: this module ships inside the Lambda archive.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -23,6 +24,9 @@ from typing import Any
 
 BUNDLED_RIGS_DIR = Path(__file__).resolve().parent.parent / "assets" / "rigs"
 DEFAULT_RIG = "coco-person-17"
+
+#: Hex digits of :attr:`Rig.fingerprint`: 48 bits tell rigs apart; the label stays short.
+FINGERPRINT_LENGTH = 12
 
 #: Set on the Lambdas by the Pulumi program: path of the deployed rig inside the archive.
 RIG_FILE_ENV = "POSE_LABELING_RIG_FILE"
@@ -118,6 +122,14 @@ class Rig:
 
     def sigma(self, label: str) -> float:
         return self.keypoints[self._index[label]].sigma
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the keypoint labels in order: two rigs that place, name or
+        order their keypoints differently never share it, so a label records which
+        rig it was made with and a reader can refuse to export it with another."""
+        text = json.dumps(list(self.labels), ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
 
     @property
     def mirror_pairs(self) -> tuple[tuple[str, str], ...]:

@@ -89,6 +89,22 @@ def test_sigma_defaults_coco_for_coco_labels_and_documented_default_otherwise():
     assert rig.sigma("antenna") == DEFAULT_SIGMA
 
 
+def test_fingerprint_depends_on_the_labels_and_their_order_only():
+    rig = Rig.parse(minimal())
+    recoloured = Rig.parse(minimal(name="other", skeleton=[]))
+    reordered = minimal()
+    reordered["keypoints"] = list(reversed(reordered["keypoints"]))
+    renamed = minimal()
+    renamed["keypoints"][2] = {"label": "neck", "x": 5, "y": -5}
+    renamed["skeleton"] = []
+    assert len(rig.fingerprint) == 12
+    assert rig.fingerprint == recoloured.fingerprint
+    assert rig.fingerprint != Rig.parse(reordered).fingerprint
+    assert rig.fingerprint != Rig.parse(renamed).fingerprint
+    fingerprints = {load_rig(name).fingerprint for name in bundled_rig_names()}
+    assert len(fingerprints) == len(bundled_rig_names())
+
+
 def test_component_attributes_round_trip_to_the_rig():
     rig = load_rig("coco-person-17")
     attrs = rig.component_attributes()
