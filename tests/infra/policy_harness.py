@@ -185,3 +185,35 @@ def edit_policy(edit: Callable[[dict[str, Any]], object], prop: str = "policy") 
         props[prop] = json.dumps(doc)
 
     return mutate
+
+
+def sibling(
+    run: StackRun,
+    of: str,
+    type_: str,
+    name: str,
+    inputs: dict[str, Any],
+    links: Mapping[str, list[str]] | None = None,
+) -> Recorded:
+    """A new resource beside resource ``of`` (same parent), as if its component created it.
+
+    ``links`` maps a property to the names of the resources it was set from, so the
+    stack rules can follow it (``{"bucket": ["assets-bucket"]}``).
+    """
+    anchor = run.named(of)
+    urn = anchor.urn.rsplit("$", 1)[0] + f"${type_}::{name}"
+    return Recorded(
+        urn=urn,
+        id=f"{name}-id",
+        type=type_,
+        name=name,
+        custom=True,
+        inputs=copy.deepcopy(inputs),
+        outputs=copy.deepcopy(inputs),
+        parent=anchor.parent,
+        provider=anchor.provider,
+        dependencies=[],
+        property_dependencies={
+            prop: [run.named(n).urn for n in names] for prop, names in (links or {}).items()
+        },
+    )
