@@ -2,7 +2,7 @@
 
 Run: ``python -m benchmarks manifest`` (``--objects N`` for a quicker run).
 
-``scripts.launch_job s3://bench/datasets/run-1/ --dry-run`` in a fresh
+``scripts.launch_job s3://bench/labeling_jobs/images/run-1/ --dry-run`` in a fresh
 interpreter: every option checked, the prefix listed page by page
 (ListObjectsV2, 1,000 keys a page, over HTTP to a moto server in another
 process), the manifest built and written, the request printed. Reported: total
@@ -26,7 +26,7 @@ from benchmarks.moto_process import moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "bench"
-PREFIX = "datasets/run-1/"
+PREFIX = "labeling_jobs/images/run-1/"  # what the job role may read (launch_job checks)
 WORKTEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/bench"
 
 

@@ -2,21 +2,23 @@
 
 Images come from a local folder (uploaded concurrently, resumable: files already
 in S3 with the same size and SHA-256 are skipped) or from an existing S3 prefix
-(listed, nothing uploaded: the way to label 100k+ images). Every option is
-checked against Ground Truth's limits before anything is uploaded. The input
-manifest is written locally and to s3://BUCKET/labeling_jobs/manifests/.
+(listed, nothing uploaded: the way to label 100k+ images; in the stack's bucket it
+must be under labeling_jobs/images/, manifests/ or output/, what the job's role
+may read). Every option is checked against Ground Truth's limits before anything
+is uploaded. The input manifest is written locally and to
+s3://BUCKET/labeling_jobs/manifests/.
 
 examples:
   # 1. check everything and print the request, without calling AWS
-  python -m scripts.launch_job example-images --dry-run \\
+  .venv/bin/python -m scripts.launch_job example-images --dry-run \\
       --workteam-arn arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/pose
 
   # 2. upload a folder and launch, two workers per image, tasks of up to 15 minutes
-  python -m scripts.launch_job example-images --workers 2 --time-limit 15m \\
+  .venv/bin/python -m scripts.launch_job example-images --workers 2 --time-limit 15m \\
       --workteam-arn arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/pose
 
   # 3. label images already in S3, starting from a model's predictions
-  python -m scripts.launch_job s3://my-bucket/datasets/run-42/ \\
+  .venv/bin/python -m scripts.launch_job s3://my-bucket/datasets/run-42/ \\
       --pre-annotations predictions.coco.json --job-name run-42-review \\
       --workteam-arn arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/pose
 
@@ -149,7 +151,9 @@ def build_parser() -> ArgumentParser:
         "--images-prefix",
         default=IMAGES_PREFIX,
         metavar="PREFIX",
-        help=f"where a folder's images go in the stack's bucket (default: {IMAGES_PREFIX})",
+        help="where a folder's images go in the stack's bucket; the job's role reads only"
+        f" under {IMAGES_PREFIX}, {MANIFESTS_PREFIX} and {OUTPUT_PREFIX}"
+        f" (default: {IMAGES_PREFIX})",
     )
     data.add_argument(
         "--overwrite",
@@ -254,7 +258,8 @@ def prepare(args: argparse.Namespace, outputs: StackOutputs, clients: AwsClients
         or f"Place the {len(outputs.rig.keypoints)} keypoints of the {outputs.rig.name}"
         " skeleton on each instance in the image; mark hidden points as occluded.",
     )
-    images_prefix = _checked_prefix(args.images_prefix)
+    images_prefix = _checked_prefix("--images-prefix", args.images_prefix)
+    _require_readable_by_jobs("--images-prefix", S3Uri(outputs.bucket_name, images_prefix))
     kms_key_id = outputs.kms_key_id
     if kms_key_id:
         _checked("stack output kms_key_id", gt_limits.kms_key_id, kms_key_id)
@@ -308,9 +313,11 @@ def _find_images(
     """(image name, S3 URI) of every image; for a folder, also its files and their prefix."""
     if source.startswith("s3://"):
         prefix_uri = S3Uri.parse(source, what="S3_PREFIX")
-        if prefix_uri.key and not prefix_uri.key.endswith("/"):
-            prefix_uri = S3Uri(prefix_uri.bucket, prefix_uri.key + "/")
-        if prefix_uri.bucket != outputs.bucket_name:
+        if prefix_uri.key:
+            prefix_uri = S3Uri(prefix_uri.bucket, _checked_prefix("S3_PREFIX", prefix_uri.key))
+        if prefix_uri.bucket == outputs.bucket_name:
+            _require_readable_by_jobs("S3_PREFIX", prefix_uri)
+        else:
             warn(
                 PROG,
                 f"{source} is outside the stack's bucket {outputs.bucket_name}: the job's role"
@@ -327,8 +334,15 @@ def _find_images(
     local_images, others = upload.find_images(folder)
     if not local_images:
         raise UserError(f"no .jpg, .jpeg or .png images in {folder}")
+    undecodable = [upload.shown(i.name) for i in local_images if not upload.is_utf8(i.name)]
+    if undecodable:
+        raise UserError(
+            f"{folder}: {len(undecodable)} image file names are not valid UTF-8"
+            f" ({_some(undecodable)}); S3 keys and the manifest are UTF-8, so rename them"
+            " (convmv -f latin1 -t utf8 -r --notest FOLDER, for example)"
+        )
     if others:
-        shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        shown = _some([upload.shown(name) for name in others], 3)
         warn(PROG, f"skipping {len(others)} files that are not .jpg/.jpeg/.png: {shown}")
     images_uri = S3Uri(outputs.bucket_name, images_prefix)
     refs = [(image.name, str(images_uri.join(image.name))) for image in local_images]
@@ -403,10 +417,32 @@ def _checked(option: str, check: Any, value: str) -> Any:
         raise UsageError(f"{option}: {exc}") from None
 
 
-def _checked_prefix(prefix: str) -> str:
-    if prefix.startswith("/") or "//" in prefix or not prefix.strip("/"):
-        raise UsageError(f"--images-prefix {prefix!r}: expected a key prefix like {IMAGES_PREFIX}")
+#: What the job's execution role may read in the stack's bucket (``components/policies.py``
+#: grants these prefixes and the template): images anywhere else fail only once the job runs.
+READABLE_BY_JOBS = (IMAGES_PREFIX, MANIFESTS_PREFIX, OUTPUT_PREFIX)
+
+
+def _checked_prefix(option: str, prefix: str) -> str:
+    """``prefix`` ending in '/'; UsageError for an empty, '.' or '..' folder or non-UTF-8.
+
+    S3 would store '..' as it is, but a browser resolves it in the image URLs Ground
+    Truth signs, which then match no key.
+    """
+    folders = prefix.removesuffix("/").split("/")
+    if not upload.is_utf8(prefix) or any(f in ("", ".", "..") for f in folders):
+        raise UsageError(
+            f"{option} {upload.shown(prefix)!r}: expected a key prefix like {IMAGES_PREFIX}"
+            " (UTF-8 folder names, no '.', '..' or empty folders)"
+        )
     return prefix if prefix.endswith("/") else prefix + "/"
+
+
+def _require_readable_by_jobs(option: str, prefix: S3Uri) -> None:
+    if not prefix.key.startswith(READABLE_BY_JOBS):
+        raise UsageError(
+            f"{option} {prefix}: the job's role may read only {', '.join(READABLE_BY_JOBS)}"
+            f" in the stack's bucket; put the images under {IMAGES_PREFIX}"
+        )
 
 
 def _check_workteam(arn: str, region: str, task_lifetime: int | None) -> None:
@@ -438,6 +474,10 @@ def _list_images(clients: AwsClients, prefix: S3Uri) -> list[str]:
     return names
 
 
+def _some(names: list[str], limit: int = 5) -> str:
+    return ", ".join(names[:limit]) + (", …" if len(names) > limit else "")
+
+
 def _entries(
     refs: list[tuple[str, str]],
     pre: dict[str, list[dict[str, Any]]] | None,
@@ -447,10 +487,9 @@ def _entries(
     entries = [ManifestEntry(uri, name, pre.pop(name, None)) for name, uri in refs]
     if pre:
         unknown = sorted(pre)
-        shown = ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else "")
         raise UserError(
             f"--pre-annotations {pre_path}: {len(unknown)} image names match no image in the"
-            f" input ({shown}); names are paths relative to the folder or prefix"
+            f" input ({_some(unknown)}); names are paths relative to the folder or prefix"
         )
     return entries
 

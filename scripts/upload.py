@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -88,6 +89,23 @@ def find_images(folder: Path) -> tuple[list[LocalImage], list[str]]:
         else:
             others.append(name)
     return images, others
+
+
+def is_utf8(name: str) -> bool:
+    """False for a file name whose bytes are not UTF-8 (Python keeps them as surrogates).
+
+    S3 keys and the manifest are UTF-8, so such a file cannot be uploaded or listed.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(name: str) -> str:
+    """A file name fit to print, its undecodable bytes written as ``\\xNN``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def sha256_of(path: Path) -> str:

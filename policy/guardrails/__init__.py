@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import cloudfront, functions, iam, kms, production, s3
+from . import cloudfront, exposure, functions, iam, kms, production, s3
 
 POLICIES: list[Policy] = [
     *s3.POLICIES,
     *cloudfront.POLICIES,
+    *exposure.POLICIES,
     *functions.POLICIES,
     *iam.POLICIES,
     *kms.POLICIES,

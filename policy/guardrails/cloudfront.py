@@ -7,6 +7,7 @@ rules, in ``production.py``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -60,14 +61,18 @@ def validate_origin_access(args: ResourceValidationArgs, report: Report) -> None
                 )
 
 
+def cache_behaviors(props: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A distribution's cache behaviors, each with where it sits (for messages)."""
+    return [("defaultCacheBehavior", props.get("defaultCacheBehavior"))] + [
+        (f"orderedCacheBehaviors[{i}]", b)
+        for i, b in enumerate(as_list(props.get("orderedCacheBehaviors")))
+    ]
+
+
 def validate_https_only(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type not in types.DISTRIBUTION:
         return
-    behaviors = [("defaultCacheBehavior", args.props.get("defaultCacheBehavior"))] + [
-        (f"orderedCacheBehaviors[{i}]", b)
-        for i, b in enumerate(as_list(args.props.get("orderedCacheBehaviors")))
-    ]
-    for where, behavior in behaviors:
+    for where, behavior in cache_behaviors(args.props):
         policy = get(behavior, "viewerProtocolPolicy") if behavior else None
         if policy not in HTTPS_VIEWER_POLICIES:
             report(

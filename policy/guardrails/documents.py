@@ -83,3 +83,39 @@ def is_public(statement: Statement) -> bool:
 #: ``report(message)`` or ``report(message, urn)``: pulumi-policy's ``ReportViolation``
 #: has a default for ``urn`` that its type alias does not show.
 Report = Callable[..., None]
+
+
+#: Condition operators that pin a key to the values they list (``*Like`` ones only when the
+#: values hold no wildcard); ``...IfExists`` and negated operators pin nothing.
+PINNING_OPERATORS = ("StringEquals", "ArnEquals", "StringLike", "ArnLike")
+
+
+def condition_values(statement: Statement, key: str) -> dict[str, list[str]]:
+    """The values a statement's condition compares ``key`` with, by operator.
+
+    Condition keys are case-insensitive in IAM (``AWS:SourceArn`` is ``aws:SourceArn``).
+    """
+    found: dict[str, list[str]] = {}
+    condition = statement.get("Condition")
+    if not isinstance(condition, Mapping):
+        return found
+    for operator, tests in condition.items():
+        if not isinstance(tests, Mapping):
+            continue
+        for name, values in tests.items():
+            if str(name).lower() == key.lower():
+                found.setdefault(str(operator), []).extend(str(v) for v in as_list(values))
+    return found
+
+
+def source_arns(statement: Statement) -> list[str] | None:
+    """The ARNs an ``aws:SourceArn`` condition limits a grant to; None when nothing pins it.
+
+    A grant to an AWS service without one lets that service act for anyone's
+    resource (the confused deputy); a value with a wildcard pins nothing either.
+    """
+    values = condition_values(statement, "aws:SourceArn")
+    pinned = [v for op in PINNING_OPERATORS for v in values.get(op, [])]
+    if not pinned or any("*" in v or "?" in v for v in pinned):
+        return None
+    return pinned

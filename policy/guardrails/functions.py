@@ -1,4 +1,5 @@
-"""Lambda: a supported runtime, logs kept for a set time, a role with no '*' resource.
+"""Lambda: a supported runtime, logs kept for a set time, a role with no '*' resource,
+and nobody anonymous may invoke a function.
 
 AwsSolutions L1 (latest runtimes) and IAM5 for the functions' roles.
 """
@@ -87,11 +88,36 @@ def validate_function_roles(args: StackValidationArgs, report: Report) -> None:
                 )
 
 
+def validate_no_public_invoke(args: ResourceValidationArgs, report: Report) -> None:
+    """A function URL without auth, or a permission for ``*``, lets anyone call the function."""
+    if args.resource_type in types.FUNCTION_URL:
+        auth = args.props.get("authorizationType")
+        if auth != "AWS_IAM":
+            report(
+                f"{args.name}: authorizationType is {auth!r}; anyone on the internet could"
+                " invoke the function. Use AWS_IAM"
+            )
+    elif args.resource_type in types.LAMBDA_PERMISSION:
+        principal = str(args.props.get("principal") or "")
+        if "*" in principal:
+            report(
+                f"{args.name}: lets principal {principal!r} invoke the function;"
+                " name the service or account that calls it"
+            )
+        if args.props.get("functionUrlAuthType") == "NONE":
+            report(f"{args.name}: opens a function URL without auth (functionUrlAuthType NONE)")
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="lambda-supported-runtime",
         description="Functions run a Python runtime AWS still supports.",
         validate=validate_supported_runtime,
+    ),
+    ResourceValidationPolicy(
+        name="lambda-no-public-invoke",
+        description="No function URL without IAM auth, no invoke permission for '*'.",
+        validate=validate_no_public_invoke,
     ),
     StackValidationPolicy(
         name="lambda-log-retention",

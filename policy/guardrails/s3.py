@@ -14,7 +14,17 @@ from pulumi_policy import (
 )
 
 from . import types
-from .documents import Report, as_list, document, get, is_public, statements
+from .documents import (
+    Report,
+    allows,
+    as_list,
+    document,
+    get,
+    is_public,
+    principals,
+    source_arns,
+    statements,
+)
 from .graph import of_type, referencing
 
 PUBLIC_ACCESS_FLAGS = (
@@ -101,6 +111,49 @@ def validate_tls_only_policy(args: ResourceValidationArgs, report: Report) -> No
             )
 
 
+def validate_bucket_policy_grants(args: ResourceValidationArgs, report: Report) -> None:
+    """What a bucket policy may allow: named actions, to AWS services, for one source each.
+
+    People, roles and other accounts get access through IAM policies in this
+    account, never through the bucket policy; a service grant without a pinned
+    ``aws:SourceArn`` lets the service act for anyone's resource.
+    """
+    if args.resource_type not in types.BUCKET_POLICY:
+        return
+    for sid, statement in allows(document(args.props.get("policy"))):
+        where = f"{args.name}: statement {sid}"
+        for negated in ("NotPrincipal", "NotAction", "NotResource"):
+            if negated in statement:
+                report(f"{where} uses {negated}, which allows everything it does not name")
+        principal = statement.get("Principal")
+        services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
+        others = [p for p in principals(statement) if p not in services]
+        if others:
+            report(
+                f"{where} allows {others}; a bucket policy here grants to AWS services only"
+                " (people and roles get access through IAM in this account)"
+            )
+        wild = sorted(a for a in as_list(statement.get("Action")) if "*" in a)
+        if wild:
+            report(f"{where} allows wildcard actions {wild}; list each action")
+        if services and source_arns(statement) is None:
+            report(
+                f"{where} lets {services} act without an aws:SourceArn condition naming one"
+                " resource; any account's resource of that service could use the grant"
+            )
+
+
+def validate_no_website(args: ResourceValidationArgs, report: Report) -> None:
+    website = args.resource_type in types.WEBSITE or (
+        args.resource_type in types.BUCKET and get(args.props, "website")
+    )
+    if website:
+        report(
+            f"{args.name}: website hosting serves the bucket at a public HTTP endpoint;"
+            " the bucket is private and CloudFront serves one key through OAC"
+        )
+
+
 def validate_access_log_target(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type not in types.BUCKET_LOGGING:
         return
@@ -167,6 +220,17 @@ POLICIES = [
         name="s3-tls-only-policy",
         description="Bucket policies deny requests without TLS and allow nothing to '*'.",
         validate=validate_tls_only_policy,
+    ),
+    ResourceValidationPolicy(
+        name="s3-bucket-policy-grants",
+        description="Bucket policies allow listed actions to AWS services only, each pinned"
+        " to a source ARN: no other account, no role, no wildcard action.",
+        validate=validate_bucket_policy_grants,
+    ),
+    ResourceValidationPolicy(
+        name="s3-no-website",
+        description="No bucket is configured for static website hosting.",
+        validate=validate_no_website,
     ),
     ResourceValidationPolicy(
         name="s3-access-log-target",

@@ -26,13 +26,28 @@ LIFECYCLE = frozenset(
     }
 )
 OBJECT = frozenset({"aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject"})
+WEBSITE = frozenset(
+    {
+        "aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration",
+        "aws:s3/bucketWebsiteConfigurationV2:BucketWebsiteConfigurationV2",
+    }
+)
+BUCKET_CORS = frozenset(
+    {
+        "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
+        "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2",
+    }
+)
 
 DISTRIBUTION = frozenset({"aws:cloudfront/distribution:Distribution"})
 ORIGIN_ACCESS_CONTROL = frozenset({"aws:cloudfront/originAccessControl:OriginAccessControl"})
 ORIGIN_ACCESS_IDENTITY = frozenset({"aws:cloudfront/originAccessIdentity:OriginAccessIdentity"})
+RESPONSE_HEADERS_POLICY = frozenset({"aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"})
 WEB_ACL = frozenset({"aws:wafv2/webAcl:WebAcl"})
 
 FUNCTION = frozenset({"aws:lambda/function:Function"})
+FUNCTION_URL = frozenset({"aws:lambda/functionUrl:FunctionUrl"})
+LAMBDA_PERMISSION = frozenset({"aws:lambda/permission:Permission"})
 LOG_GROUP = frozenset({"aws:cloudwatch/logGroup:LogGroup"})
 LOG_DELIVERY_SOURCE = frozenset({"aws:cloudwatch/logDeliverySource:LogDeliverySource"})
 LOG_DELIVERY = frozenset({"aws:cloudwatch/logDelivery:LogDelivery"})

@@ -65,11 +65,12 @@ def _options(resource: Recorded) -> PolicyResourceOptions:
 
 
 def resource_args(
-    resource: Recorded, config: Mapping[str, Any] | None = None
+    resource: Recorded, config: Mapping[str, Any] | None = None, props: Any = None
 ) -> ResourceValidationArgs:
+    """What ``Analyze`` hands a rule; ``props``: ``engine_props(resource.inputs)`` if known."""
     return ResourceValidationArgs(
         resource.type,
-        engine_props(resource.inputs),
+        engine_props(resource.inputs) if props is None else props,
         resource.urn,
         resource.name,
         _options(resource),
@@ -132,10 +133,31 @@ def pack_config(path: Path) -> dict[str, dict[str, Any]]:
 def all_violations(
     run: StackRun, configs: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict[str, list[str]]:
-    """The whole pack on a stack: rule name to messages, for the rules that report any."""
+    """The whole pack on a stack: rule name to messages, for the rules that report any.
+
+    Each resource is converted for the engine once and shared by every rule (no rule
+    changes what it is given), as the CLI does; that keeps a whole-pack run cheap.
+    """
     configs = configs or {}
-    results = {p.name: violations(p, run, configs.get(p.name)) for p in POLICIES}
-    return {name: messages for name, messages in results.items() if messages}
+    inputs = [(r, engine_props(r.inputs)) for r in run.resources]
+    stack = stack_args(run)
+    results: dict[str, list[str]] = {}
+    for policy in POLICIES:
+        found: list[str] = []
+
+        def report(message: str, urn: str | None = None, found: list[str] = found) -> None:
+            found.append(message)
+
+        config = dict(configs.get(policy.name) or {})
+        if isinstance(policy, ResourceValidationPolicy):
+            for resource, props in inputs:
+                policy.validate(resource_args(resource, config, props), report)
+        else:
+            assert isinstance(policy, StackValidationPolicy)
+            policy.validate(StackValidationArgs(stack.resources, config), report)
+        if found:
+            results[policy.name] = found
+    return results
 
 
 def changed(resource: Recorded, mutate: Mutation) -> Recorded:
@@ -185,3 +207,35 @@ def edit_policy(edit: Callable[[dict[str, Any]], object], prop: str = "policy") 
         props[prop] = json.dumps(doc)
 
     return mutate
+
+
+def sibling(
+    run: StackRun,
+    of: str,
+    type_: str,
+    name: str,
+    inputs: dict[str, Any],
+    links: Mapping[str, list[str]] | None = None,
+) -> Recorded:
+    """A new resource beside resource ``of`` (same parent), as if its component created it.
+
+    ``links`` maps a property to the names of the resources it was set from, so the
+    stack rules can follow it (``{"bucket": ["assets-bucket"]}``).
+    """
+    anchor = run.named(of)
+    urn = anchor.urn.rsplit("$", 1)[0] + f"${type_}::{name}"
+    return Recorded(
+        urn=urn,
+        id=f"{name}-id",
+        type=type_,
+        name=name,
+        custom=True,
+        inputs=copy.deepcopy(inputs),
+        outputs=copy.deepcopy(inputs),
+        parent=anchor.parent,
+        provider=anchor.provider,
+        dependencies=[],
+        property_dependencies={
+            prop: [run.named(n).urn for n in names] for prop, names in (links or {}).items()
+        },
+    )

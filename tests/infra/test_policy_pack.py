@@ -70,6 +70,12 @@ def test_pack_rule_names_are_unique_and_described() -> None:
     assert all(p.description for p in POLICIES)
 
 
+def test_every_rule_is_in_the_security_page_table() -> None:
+    page = (harness.ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", page, flags=re.MULTILINE))
+    assert documented == {p.name for p in POLICIES}
+
+
 def test_pack_is_a_python_policy_pack_in_the_project_virtualenv() -> None:
     pack = yaml.safe_load((harness.ROOT / "policy" / "PulumiPolicy.yaml").read_text())
     assert pack["runtime"] == {"name": "python", "options": {"virtualenv": "../.venv"}}

@@ -21,7 +21,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from policy.guardrails import POLICIES
 from tests.infra import harness
-from tests.infra.policy_harness import changed, pack_config, without
+from tests.infra.policy_harness import changed, pack_config, with_changed, without
 
 MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
 
@@ -158,3 +158,22 @@ def test_pack_reports_a_default_stack_required_to_be_production(
         "production-kms",
         "production-alarms",
     }
+
+
+def test_pack_reports_a_cloudfront_grant_wider_than_the_component(
+    analyzer: analyzer_pb2_grpc.AnalyzerStub, default_stack: harness.StackRun
+) -> None:
+    configure(analyzer, {})
+    bucket = default_stack.named("assets-bucket").outputs["arn"]
+
+    def widen(props: dict[str, Any]) -> None:
+        doc = json.loads(props["policy"])
+        doc["Statement"][1]["Resource"] = f"{bucket}/*"
+        props["policy"] = json.dumps(doc)
+
+    broken = with_changed(default_stack, "assets-bucket-policy", widen)
+    assert analyze_stack(analyzer, broken) == [
+        "cloudfront-grant-component-only: assets-bucket-policy: statement"
+        f" CloudFrontReadsComponentOnly lets CloudFront read ['{bucket}/*']; it may read only the"
+        f" labeling component ['{bucket}/{default_stack.named('assets-component').inputs['key']}']"
+    ]

@@ -3,25 +3,35 @@
 S3 is a moto server over real HTTP; create_labeling_job and describe_labeling_job
 go through botocore's Stubber, so each request is validated against the
 SageMaker service model and compared with the exact request written out here.
+Everything runs in-process through ``main(argv)``; two tests run the real
+``python -m scripts.launch_job`` command.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
+from moto.s3.models import s3_backends
 
+from components import policies
+from components.s3_layout import TEMPLATE_KEY
 from scripts import launch_job
 from scripts.aws import AwsClients
 from tests.scripts import aws_fakes
 from tests.scripts.aws_fakes import (
+    ACCOUNT,
     POST_LAMBDA_ARN,
     PRE_LAMBDA_ARN,
     REGION,
@@ -66,6 +76,28 @@ def expected_request(bucket: str, job: str = JOB, **human: Any) -> dict[str, Any
             **human,
         },
     }
+
+
+@pytest.fixture(scope="module")
+def shared_clients(moto_endpoint: str) -> tuple[Any, Any]:
+    """(S3, SageMaker) clients built once for the module: building a SageMaker client
+    loads a service model of several MB, which cost most of each test's time."""
+    return aws_fakes.s3_client(moto_endpoint), aws_fakes.sagemaker_client()[0]
+
+
+@pytest.fixture
+def s3(shared_clients: tuple[Any, Any]) -> Any:
+    """The shared S3 client; each test still gets a bucket of its own (``bucket``)."""
+    return shared_clients[0]
+
+
+@pytest.fixture
+def sagemaker(shared_clients: tuple[Any, Any]) -> Iterator[tuple[Any, Stubber]]:
+    """(client, a fresh Stubber); every queued response must be used by the end of the test."""
+    client = shared_clients[1]
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
 
 
 @pytest.fixture
@@ -179,18 +211,27 @@ def test_launch_generated_job_name_is_valid_and_unique(
         assert re.fullmatch(r"pose-\d{8}-\d{6}-[0-9a-f]{4}", name)
 
 
+def put_objects_in_moto(bucket: str, keys: list[str]) -> None:
+    """Objects straight into the moto server's (in-process) store: 1,000 PUTs over HTTP
+    cost seconds, and what is under test is the script's listing, not the writes."""
+    backend = s3_backends[ACCOUNT]["aws"]
+    for key in keys:
+        backend.put_object(bucket, key, b"x")
+
+
 def test_launch_s3_prefix_lists_every_page_and_uploads_nothing(
     outputs_file: Path, tmp_path: Path, s3: Any, bucket: str, sagemaker: Any
 ) -> None:
-    keys = [f"datasets/run-1/img-{i:04d}.jpg" for i in range(1001)] + ["datasets/run-1/README"]
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda key: s3.put_object(Bucket=bucket, Key=key, Body=b"x"), keys))
+    prefix = "labeling_jobs/images/run-1"
+    put_objects_in_moto(
+        bucket, [f"{prefix}/img-{i:04d}.jpg" for i in range(1001)] + [f"{prefix}/README"]
+    )
     client, stubber = sagemaker
     expect_new_job(stubber, expected_request(bucket))
     log = RequestLog(s3)
 
     code = launch_job.main(
-        args(f"s3://{bucket}/datasets/run-1", outputs_file, tmp_path, "--job-name", JOB),
+        args(f"s3://{bucket}/{prefix}", outputs_file, tmp_path, "--job-name", JOB),
         clients=AwsClients(s3=s3, sagemaker=client),
     )
 
@@ -199,8 +240,8 @@ def test_launch_s3_prefix_lists_every_page_and_uploads_nothing(
     assert log.keys("PutObject") == [f"labeling_jobs/manifests/{JOB}.manifest"]
     lines = manifest_lines((tmp_path / "out.manifest").read_text())
     assert len(lines) == 1001
-    assert lines[0] == {"source-ref": f"s3://{bucket}/datasets/run-1/img-0000.jpg"}
-    assert lines[-1] == {"source-ref": f"s3://{bucket}/datasets/run-1/img-1000.jpg"}
+    assert lines[0] == {"source-ref": f"s3://{bucket}/{prefix}/img-0000.jpg"}
+    assert lines[-1] == {"source-ref": f"s3://{bucket}/{prefix}/img-1000.jpg"}
 
 
 def test_launch_resumes_after_interrupted_upload(
@@ -216,7 +257,6 @@ def test_launch_resumes_after_interrupted_upload(
         if params["Key"].endswith("b.png"):
             raise EndpointConnectionError(endpoint_url="http://127.0.0.1")
 
-    s3.meta.events.register("before-parameter-build.s3.PutObject", drop_connection)
     client, stubber = sagemaker
     describe_missing = {
         "service_error_code": "ResourceNotFound",
@@ -224,10 +264,14 @@ def test_launch_resumes_after_interrupted_upload(
     }
     stubber.add_client_error("describe_labeling_job", **describe_missing)
 
-    first = launch_job.main(
-        args(folder, outputs_file, tmp_path, "--job-name", JOB),
-        clients=AwsClients(s3=s3, sagemaker=client),
-    )
+    s3.meta.events.register("before-parameter-build.s3.PutObject", drop_connection)
+    try:
+        first = launch_job.main(
+            args(folder, outputs_file, tmp_path, "--job-name", JOB),
+            clients=AwsClients(s3=s3, sagemaker=client),
+        )
+    finally:  # the S3 client is shared with the other tests
+        s3.meta.events.unregister("before-parameter-build.s3.PutObject", drop_connection)
 
     err = capsys.readouterr().err
     assert first == 1
@@ -238,7 +282,6 @@ def test_launch_resumes_after_interrupted_upload(
         "labeling_jobs/images/sub/c.jpeg",
     ]
 
-    s3.meta.events.unregister("before-parameter-build.s3.PutObject", drop_connection)
     log = RequestLog(s3)
     expect_new_job(stubber, expected_request(bucket))
     second = launch_job.main(
@@ -255,14 +298,20 @@ def test_launch_resumes_after_interrupted_upload(
 
 
 def test_launch_refuses_to_replace_a_different_object(
-    folder: Path, outputs_file: Path, tmp_path: Path, s3: Any, bucket: str, capsys: Any
+    folder: Path,
+    outputs_file: Path,
+    tmp_path: Path,
+    s3: Any,
+    bucket: str,
+    sagemaker: Any,
+    capsys: Any,
 ) -> None:
     s3.put_object(Bucket=bucket, Key="labeling_jobs/images/a.jpg", Body=b"another image")
     log = RequestLog(s3)
 
     code = launch_job.main(
         args(folder, outputs_file, tmp_path),
-        clients=AwsClients(s3=s3, sagemaker=aws_fakes.sagemaker_client()[0]),
+        clients=AwsClients(s3=s3, sagemaker=sagemaker[0]),
     )
 
     assert code == 1
@@ -330,16 +379,21 @@ def test_launch_existing_job_name_rejected_before_upload(
 
 
 def test_dry_run_prints_request_and_makes_no_aws_call(
-    folder: Path, outputs_file: Path, tmp_path: Path, s3: Any, bucket: str, capsys: Any
+    folder: Path,
+    outputs_file: Path,
+    tmp_path: Path,
+    s3: Any,
+    bucket: str,
+    sagemaker: Any,
+    capsys: Any,
 ) -> None:
-    client, stubber = aws_fakes.sagemaker_client()
+    client, _ = sagemaker
     s3_log, sagemaker_log = RequestLog(s3), RequestLog(client)
 
-    with stubber:
-        code = launch_job.main(
-            args(folder, outputs_file, tmp_path, "--job-name", JOB, "--dry-run"),
-            clients=AwsClients(s3=s3, sagemaker=client),
-        )
+    code = launch_job.main(
+        args(folder, outputs_file, tmp_path, "--job-name", JOB, "--dry-run"),
+        clients=AwsClients(s3=s3, sagemaker=client),
+    )
 
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -444,8 +498,52 @@ INVALID_OPTIONS = [
         "--task-lifetime: at most 12h for the Mechanical Turk workforce",
     ),
     (["--images-prefix", "/abs/"], "--images-prefix '/abs/': expected a key prefix"),
+    (["--images-prefix", "../x"], "--images-prefix '../x': expected a key prefix"),
+    (["--images-prefix", "labeling_jobs/images/../../x"], "--images-prefix 'labeling_jobs/images/../../x': expected a key prefix"),
+    (["--images-prefix", "labeling_jobs/images/./x"], "--images-prefix 'labeling_jobs/images/./x': expected a key prefix"),
+    (["--images-prefix", "datasets/run-1/"], "--images-prefix s3://stack-bucket/datasets/run-1/: the job's role may read only labeling_jobs/images/, labeling_jobs/manifests/, labeling_jobs/output/"),
+    (["--images-prefix", "labeling_jobs/imagesX/"], "--images-prefix s3://stack-bucket/labeling_jobs/imagesX/: the job's role may read only"),
     (["--concurrency", "0"], "argument --concurrency: must be 1 to 64, got 0"),
 ]  # fmt: skip
+
+
+@dataclass
+class IdleAws:
+    """Clients no call may reach, shared by the cases that must stop before any AWS call."""
+
+    clients: AwsClients
+    s3_log: RequestLog
+    sagemaker_log: RequestLog
+
+    def calls(self) -> list[tuple[str, dict[str, Any]]]:
+        return self.s3_log.calls + self.sagemaker_log.calls
+
+
+@pytest.fixture(scope="module")
+def idle_aws(moto_endpoint: str) -> Iterator[IdleAws]:
+    """One S3 client (moto) and one SageMaker client whose Stubber has nothing queued.
+
+    Built once per module: a SageMaker client loads a service model of several MB,
+    which made each of the option cases below take seconds.
+    """
+    s3 = aws_fakes.s3_client(moto_endpoint)
+    client, stubber = aws_fakes.sagemaker_client()
+    with stubber:
+        yield IdleAws(AwsClients(s3=s3, sagemaker=client), RequestLog(s3), RequestLog(client))
+
+
+@pytest.fixture
+def idle(idle_aws: IdleAws) -> IdleAws:
+    idle_aws.s3_log.calls.clear()
+    idle_aws.sagemaker_log.calls.clear()
+    return idle_aws
+
+
+@pytest.fixture(scope="module")
+def stack_bucket_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Stack outputs naming ``stack-bucket``; nothing may reach it, so it need not exist."""
+    path = tmp_path_factory.mktemp("stack") / "outputs.json"
+    return aws_fakes.write_stack_outputs(path, "stack-bucket")
 
 
 @pytest.mark.parametrize(
@@ -455,29 +553,23 @@ def test_launch_invalid_option_rejected_before_any_upload(
     extra: list[str],
     message: str,
     folder: Path,
-    outputs_file: Path,
+    stack_bucket_outputs: Path,
     tmp_path: Path,
-    s3: Any,
-    bucket: str,
+    idle: IdleAws,
     capsys: Any,
 ) -> None:
-    client, stubber = aws_fakes.sagemaker_client()
-    s3_log, sagemaker_log = RequestLog(s3), RequestLog(client)
-
-    with stubber:
-        code = exit_code(
-            launch_job.main,
-            args(folder, outputs_file, tmp_path, *extra),
-            clients=AwsClients(s3=s3, sagemaker=client),
-        )
+    code = exit_code(
+        launch_job.main,
+        args(folder, stack_bucket_outputs, tmp_path, *extra),
+        clients=idle.clients,
+    )
 
     err = capsys.readouterr().err
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1, err
-    assert s3_log.calls == [] and sagemaker_log.calls == []
-    assert object_keys(s3, bucket) == []
-    assert not (tmp_path / "out.manifest").exists()
+    assert idle.calls() == []
+    assert list(tmp_path.glob("out.manifest*")) == []
 
 
 def exit_code(main: Any, argv: list[str], **kwargs: Any) -> int:
@@ -542,3 +634,118 @@ def test_launch_unwritable_manifest_path_is_one_line(
     errors = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
     assert code == 1
     assert errors == [f"python -m scripts.launch_job: error: {blocker}: File exists"]
+
+
+def test_launch_non_utf8_file_name_stops_before_any_upload(
+    folder: Path, stack_bucket_outputs: Path, tmp_path: Path, idle: IdleAws, capsys: Any
+) -> None:
+    latin1 = os.fsdecode(b"caf\xe9.jpg")  # "café.jpg" written by a Latin-1 system
+    (folder / latin1).write_bytes((folder / "a.jpg").read_bytes())
+
+    code = launch_job.main(
+        args(folder, stack_bucket_outputs, tmp_path, "--job-name", JOB), clients=idle.clients
+    )
+
+    errors = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert [line for line in errors if ": error: " in line] == [
+        f"python -m scripts.launch_job: error: {folder}: 1 image file names are not valid"
+        r" UTF-8 (caf\xe9.jpg); S3 keys and the manifest are UTF-8, so rename them"
+        " (convmv -f latin1 -t utf8 -r --notest FOLDER, for example)"
+    ]
+    assert idle.calls() == []
+    assert list(tmp_path.glob("out.manifest*")) == []
+
+
+S3_PREFIXES_JOBS_CANNOT_READ = [
+    ("s3://stack-bucket/datasets/run-1", "S3_PREFIX s3://stack-bucket/datasets/run-1/: the job's role may read only labeling_jobs/images/, labeling_jobs/manifests/, labeling_jobs/output/ in the stack's bucket"),
+    ("s3://stack-bucket/", "S3_PREFIX s3://stack-bucket/: the job's role may read only"),
+    ("s3://stack-bucket/labeling_jobs/images/../x/", "S3_PREFIX 'labeling_jobs/images/../x/': expected a key prefix"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    S3_PREFIXES_JOBS_CANNOT_READ,
+    ids=[s for s, _ in S3_PREFIXES_JOBS_CANNOT_READ],
+)
+def test_launch_s3_prefix_jobs_cannot_read_is_rejected_before_any_call(
+    source: str,
+    message: str,
+    stack_bucket_outputs: Path,
+    tmp_path: Path,
+    idle: IdleAws,
+    capsys: Any,
+) -> None:
+    code = launch_job.main(args(source, stack_bucket_outputs, tmp_path), clients=idle.clients)
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert idle.calls() == []
+
+
+def test_prefixes_jobs_may_read_are_those_the_execution_role_grants() -> None:
+    bucket = "arn:aws:s3:::b"
+    document = json.loads(
+        policies.execution_role_policy(
+            bucket_arn=bucket,
+            template_key=TEMPLATE_KEY,
+            lambda_arns=[PRE_LAMBDA_ARN],
+            region=REGION,
+            account_id=ACCOUNT,
+        )
+    )
+    readable = {
+        resource
+        for statement in document["Statement"]
+        if "s3:GetObject" in statement["Action"]
+        for resource in statement["Resource"]
+    }
+    assert readable == {f"{bucket}/{prefix}*" for prefix in launch_job.READABLE_BY_JOBS} | {
+        f"{bucket}/{TEMPLATE_KEY}"
+    }
+
+
+# -- the real command, as a user runs it -------------------------------------------------
+
+
+def run_command(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.launch_job", *argv],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+    )
+
+
+def test_command_dry_run_prints_the_request(
+    folder: Path, stack_bucket_outputs: Path, tmp_path: Path
+) -> None:
+    result = run_command(
+        *args(folder, stack_bucket_outputs, tmp_path, "--job-name", JOB, "--dry-run")
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == expected_request("stack-bucket")
+    assert "dry run: 3 images" in result.stderr
+    assert len(manifest_lines((tmp_path / "out.manifest").read_text())) == 3
+
+
+def test_command_bad_prefix_is_one_line_and_exit_code_2(
+    folder: Path, stack_bucket_outputs: Path, tmp_path: Path
+) -> None:
+    result = run_command(
+        *args(folder, stack_bucket_outputs, tmp_path, "--images-prefix", "../x", "--dry-run")
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "python -m scripts.launch_job: error: --images-prefix '../x': expected a key prefix like"
+        " labeling_jobs/images/ (UTF-8 folder names, no '.', '..' or empty folders)"
+    ]
+    assert result.stdout == ""
+    assert not (tmp_path / "out.manifest").exists()
