@@ -47,15 +47,6 @@ PORTAL_CLIENT_FIELDS = (
     "logout_urls",
     "supported_identity_providers",
 )
-INVITATION_SUBJECT = "You are invited to label images"
-#: Cognito fills in {username} and {####} (the temporary password); both are required.
-INVITATION_MESSAGE = (
-    "You have been added to a pose-labeling work team. Sign in to the labeling portal"
-    " (the link comes from whoever runs the labeling jobs) with the user name {username}"
-    " and the temporary password {####}, then choose your own password."
-)
-
-
 @dataclass(frozen=True)
 class LabelingWorkforceArgs:
     team: WorkteamSettings
@@ -141,12 +132,10 @@ class LabelingWorkforce(pulumi.ComponentResource):
         pool = aws.cognito.UserPool(
             f"{name}-user-pool",
             # Only this stack adds workers: no self sign-up on the public sign-in page.
+            # Invitations are Cognito's own e-mail (user name and temporary password): a
+            # custom text is allowed only with an SES sending configuration.
             admin_create_user_config=aws.cognito.UserPoolAdminCreateUserConfigArgs(
-                allow_admin_create_user_only=True,
-                invite_message_template=aws.cognito.UserPoolAdminCreateUserConfigInviteMessageTemplateArgs(
-                    email_subject=INVITATION_SUBJECT,
-                    email_message=INVITATION_MESSAGE,
-                ),
+                allow_admin_create_user_only=True
             ),
             auto_verified_attributes=["email"],
             account_recovery_setting=aws.cognito.UserPoolAccountRecoverySettingArgs(
