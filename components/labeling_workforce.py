@@ -47,6 +47,8 @@ PORTAL_CLIENT_FIELDS = (
     "logout_urls",
     "supported_identity_providers",
 )
+
+
 @dataclass(frozen=True)
 class LabelingWorkforceArgs:
     team: WorkteamSettings
