@@ -14,6 +14,7 @@ from components import policies
 from components.annotation_lambdas import AnnotationLambdas, AnnotationLambdasArgs
 from components.data_key import DataKey
 from components.ground_truth_roles import GroundTruthRoles, GroundTruthRolesArgs
+from components.labeling_workforce import LabelingWorkforce, LabelingWorkforceArgs
 from components.lambda_archive import build_archive
 from components.secure_asset_cdn import (
     ComponentBundle,
@@ -119,6 +120,17 @@ if data_key:
         opts=in_region,
     )
 
+# Optional (workteamName): a labeling team, in the account's workforce or a new one.
+workforce = (
+    LabelingWorkforce(
+        "workforce",
+        LabelingWorkforceArgs(team=settings.workteam, account_id=account_id),
+        opts=in_region,
+    )
+    if settings.workteam
+    else None
+)
+
 # -- outputs (names from components/stack_outputs.py, read back by scripts/) -----------
 outputs = {
     "bucket_name": cdn.bucket_name,
@@ -138,5 +150,8 @@ if data_key:
     outputs["kms_key_id"] = data_key.key_arn
 if cdn.access_log_bucket_name:
     outputs["access_log_bucket_name"] = cdn.access_log_bucket_name
+if workforce:
+    outputs["workteam_arn"] = workforce.workteam_arn
+    outputs["labeling_portal_url"] = workforce.labeling_portal_url
 for output_name, value in outputs.items():
     pulumi.export(output_name, value)

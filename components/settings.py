@@ -47,6 +47,8 @@ class StackSettings:
     access_log_retention_days: int
     waf_rate_limit: int
     alarm_topic_arn: str | None
+    #: The labeling work team the stack creates; None (the default) creates none.
+    workteam: WorkteamSettings | None
 
     @classmethod
     def load(cls, config: pulumi.Config | None = None) -> StackSettings:
@@ -75,6 +77,7 @@ class StackSettings:
             ),
             waf_rate_limit=_at_least(name, "wafRateLimit", config.require_int("wafRateLimit"), 10),
             alarm_topic_arn=_topic(name, config.require("alarmTopicArn")),
+            workteam=_workteam(name, config, region),
         )
 
 
@@ -139,3 +142,130 @@ def _topic(namespace: str, value: str) -> str | None:
     if not _TOPIC_ARN.fullmatch(value):
         raise SettingsError(f"{namespace}:alarmTopicArn: {value!r} is not an SNS topic ARN")
     return value
+
+
+# -- the labeling workforce (issue 14) ------------------------------------------------
+
+#: SageMaker's ``WorkteamName`` (botocore ``sagemaker`` model; a test keeps them equal).
+WORKTEAM_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+#: Cognito's ``UserPoolIdType`` and ``ClientIdType`` (botocore ``cognito-idp`` model).
+USER_POOL_ID = re.compile(r"[\w-]+_[0-9a-zA-Z]+")
+USER_POOL_ID_MAX = 55
+CLIENT_ID = re.compile(r"[\w+]+")
+CLIENT_ID_MAX = 128
+#: The HTML standard's "valid e-mail address" (what ``<input type=email>`` accepts), with
+#: a dotted domain required, since invitations go to real mailboxes. Cognito user names
+#: are at most 128 characters, and the member's address is its user name.
+EMAIL = re.compile(
+    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+"
+)
+EMAIL_MAX = 128
+_FIND_WORKFORCE = (
+    "find them with `aws sagemaker describe-workforce --workforce-name default"
+    " --query Workforce.CognitoConfig` (see docs/workforce.md)"
+)
+
+
+@dataclass(frozen=True)
+class WorkteamSettings:
+    """A work team of invited members, in the account's workforce or in one the stack creates."""
+
+    name: str
+    members: tuple[str, ...]
+    #: True: the stack creates the region's private workforce (and its Cognito user pool).
+    create_workforce: bool
+    #: The existing workforce's Cognito user pool and app client (None when it is created).
+    user_pool_id: str | None
+    client_id: str | None
+
+
+def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSettings | None:
+    """The workforce keys, checked together: each contradiction names the key to change."""
+    name = config.require("workteamName")
+    members = config.require_object("workteamMembers")
+    create = config.require_bool("createWorkforce")
+    pool = config.require("workforceUserPoolId")
+    client = config.require("workforceClientId")
+    if not name:
+        for key, value in (
+            ("workteamMembers", members),
+            ("createWorkforce", create),
+            ("workforceUserPoolId", pool),
+            ("workforceClientId", client),
+        ):
+            if value:
+                raise SettingsError(
+                    f"{namespace}:{key}: set, but {namespace}:workteamName is empty; set the"
+                    " team's name too, or unset this key"
+                )
+        return None
+    if not WORKTEAM_NAME.fullmatch(name):
+        raise SettingsError(
+            f"{namespace}:workteamName: {name!r} is not a work team name Ground Truth accepts:"
+            " 1-63 ASCII letters, digits and hyphens, starting and ending with a letter or digit"
+        )
+    if create and (pool or client):
+        key = "workforceUserPoolId" if pool else "workforceClientId"
+        raise SettingsError(
+            f"{namespace}:createWorkforce: true, but {namespace}:{key} names an existing"
+            " workforce, and a region holds one private workforce per account; unset"
+            f" {namespace}:createWorkforce to add the team to it, or unset {key}"
+        )
+    if not create:
+        _existing_workforce(namespace, pool, client, region)
+    return WorkteamSettings(
+        name=name,
+        members=_members(namespace, members),
+        create_workforce=create,
+        user_pool_id=pool or None,
+        client_id=client or None,
+    )
+
+
+def _existing_workforce(namespace: str, pool: str, client: str, region: str) -> None:
+    for key, value in (("workforceUserPoolId", pool), ("workforceClientId", client)):
+        if not value:
+            raise SettingsError(
+                f"{namespace}:{key}: required to add the team to the account's existing"
+                f" workforce: {_FIND_WORKFORCE}; or set {namespace}:createWorkforce true"
+                " if this region has no private workforce yet"
+            )
+    if len(pool) > USER_POOL_ID_MAX or not USER_POOL_ID.fullmatch(pool):
+        raise SettingsError(
+            f"{namespace}:workforceUserPoolId: {pool!r} is not a Cognito user pool ID"
+            f" like {region}_AbCdEf123; {_FIND_WORKFORCE}"
+        )
+    if pool.split("_", 1)[0] != region:
+        raise SettingsError(
+            f"{namespace}:workforceUserPoolId: {pool!r} is a user pool in"
+            f" {pool.split('_', 1)[0]}, the stack is in {region}; a work team must be in"
+            " its workforce's region"
+        )
+    if len(client) > CLIENT_ID_MAX or not CLIENT_ID.fullmatch(client):
+        raise SettingsError(
+            f"{namespace}:workforceClientId: {client!r} is not a Cognito app client ID"
+            f" (letters, digits, _ and +); {_FIND_WORKFORCE}"
+        )
+
+
+def _members(namespace: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise SettingsError(
+            f'{namespace}:workteamMembers: expected a list like ["ana@example.com"], got {value!r}'
+        )
+    seen: dict[str, int] = {}
+    for i, address in enumerate(value):
+        if not isinstance(address, str) or len(address) > EMAIL_MAX or not EMAIL.fullmatch(address):
+            raise SettingsError(
+                f"{namespace}:workteamMembers[{i}]: {address!r} is not an e-mail address"
+                f" (like ana@example.com, at most {EMAIL_MAX} characters)"
+            )
+        # Cognito user names ignore case, so two spellings would be the same worker.
+        first = seen.setdefault(address.lower(), i)
+        if first != i:
+            raise SettingsError(
+                f"{namespace}:workteamMembers[{i}]: {address!r} repeats"
+                f" {namespace}:workteamMembers[{first}]"
+            )
+    return tuple(value)

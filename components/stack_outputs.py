@@ -37,6 +37,10 @@ class StackOutputs:
     kms_key_id: str | None = None
     #: The production profile's log bucket (CloudFront and S3 access logs).
     access_log_bucket_name: str | None = None
+    #: The work team the stack created (``workteamName``): launch_job's default team.
+    workteam_arn: str | None = None
+    #: Where that team's workers sign in and label: ``https://<workforce subdomain>``.
+    labeling_portal_url: str | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "stack outputs") -> StackOutputs:

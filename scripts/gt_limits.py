@@ -137,6 +137,11 @@ def is_public_workforce(arn: str) -> bool:
     return ":workteam/public-crowd/" in arn
 
 
+def is_private_workforce(arn: str) -> bool:
+    """A private team's ARN is ``…:workteam/private-crowd/NAME``; they share one portal."""
+    return ":workteam/private-crowd/" in arn
+
+
 def kms_key_id(text: str) -> str:
     if len(text) > KMS_KEY_ID_MAX or not _KMS_KEY_ID.fullmatch(text):
         raise ArgumentTypeError(f"{text!r} is not a KMS key id, alias or ARN")

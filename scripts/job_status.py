@@ -5,7 +5,8 @@ examples:
   python -m scripts.job_status pose-20250314-093000-1f2e --wait --interval 60
   python -m scripts.job_status pose-20250314-093000-1f2e --stop
 
-Prints one "key: value" line per fact (status, counts, times, the output
+Prints one "key: value" line per fact (status, counts, times, the labeling
+portal when the job's team is private and the stack exports it, the output
 manifest once there is one, the failure reason). --wait polls with a progress
 bar on stderr until the job is Completed, Failed or Stopped, and exits 1 unless
 it Completed. --stop asks for confirmation (or takes --yes): a stopped job
@@ -72,11 +73,12 @@ def status(
         return stop(clients, job, assume_yes=args.yes)
     if args.wait:
         job = wait(clients, job, interval=args.interval, sleep=sleep)
-    print(describe(job))
+    print(describe(job, portal_url=outputs.labeling_portal_url))
     return 0 if not args.wait or job["LabelingJobStatus"] == "Completed" else EXIT_FAILURE
 
 
-def describe(job: Mapping[str, Any]) -> str:
+def describe(job: Mapping[str, Any], *, portal_url: str | None = None) -> str:
+    """The job's facts; ``portal_url`` (the stack's workforce) is shown for a private team."""
     counts = job.get("LabelCounters", {})
     lines = [
         ("job", job["LabelingJobName"]),
@@ -85,6 +87,10 @@ def describe(job: Mapping[str, Any]) -> str:
         ("created", _time(job.get("CreationTime"))),
         ("modified", _time(job.get("LastModifiedTime"))),
     ]
+    team = job.get("HumanTaskConfig", {}).get("WorkteamArn", "")
+    if portal_url and gt_limits.is_private_workforce(team):
+        # Every private team in the region works in the one workforce's portal.
+        lines.append(("portal", portal_url))
     if job.get("FailureReason"):
         lines.append(("failure", " ".join(str(job["FailureReason"]).split())))
     output = job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")

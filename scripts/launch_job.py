@@ -9,9 +9,9 @@ is uploaded. The input manifest is written locally and to
 s3://BUCKET/labeling_jobs/manifests/.
 
 examples:
-  # 1. check everything and print the request, without calling AWS
-  .venv/bin/python -m scripts.launch_job example-images --dry-run \\
-      --workteam-arn arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/pose
+  # 1. check everything and print the request, without calling AWS; the work team
+  #    is the stack's own (workteamName) when --workteam-arn is not given
+  .venv/bin/python -m scripts.launch_job example-images --dry-run
 
   # 2. upload a folder and launch, two workers per image, tasks of up to 15 minutes
   .venv/bin/python -m scripts.launch_job example-images --workers 2 --time-limit 15m \\
@@ -63,10 +63,10 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument(
         "--workteam-arn",
-        required=True,
         type=gt_limits.workteam_arn,
         metavar="ARN",
-        help="the private (or vendor) work team that labels the images",
+        help="the private (or vendor) work team that labels the images"
+        " (default: the stack's workteam_arn output, when it created a team)",
     )
     job = parser.add_argument_group("the job")
     job.add_argument(
@@ -229,14 +229,15 @@ def launch(args: argparse.Namespace, clients: AwsClients | None) -> int:
         ContentType="application/jsonlines",
     )
     response = clients.sagemaker.create_labeling_job(**plan.request)
-    _report(plan, response["LabelingJobArn"], outputs.region, args.workteam_arn)
+    _report(plan, response["LabelingJobArn"], outputs)
     return 0
 
 
 def prepare(args: argparse.Namespace, outputs: StackOutputs, clients: AwsClients) -> Launch:
     """Check every option and input, and build the request; nothing is written to AWS."""
     job_name = args.job_name or generate_job_name()
-    _check_workteam(args.workteam_arn, outputs.region, args.task_lifetime)
+    workteam_arn = _workteam_arn(args.workteam_arn, outputs)
+    _check_workteam(workteam_arn, outputs.region, args.task_lifetime)
     if len(args.tags) > gt_limits.TAGS_MAX:
         raise UsageError(f"--tag: at most {gt_limits.TAGS_MAX} tags, got {len(args.tags)}")
     if args.max_concurrent_tasks and (
@@ -282,7 +283,7 @@ def prepare(args: argparse.Namespace, outputs: StackOutputs, clients: AwsClients
         output_uri=S3Uri(outputs.bucket_name, OUTPUT_PREFIX),
         kms_key_id=kms_key_id,
         role_arn=outputs.ground_truth_role_arn,
-        workteam_arn=args.workteam_arn,
+        workteam_arn=workteam_arn,
         template_s3_uri=outputs.template_s3_uri,
         pre_annotation_lambda_arn=outputs.pre_annotation_lambda_arn,
         post_annotation_lambda_arn=outputs.post_annotation_lambda_arn,
@@ -445,6 +446,21 @@ def _require_readable_by_jobs(option: str, prefix: S3Uri) -> None:
         )
 
 
+def _workteam_arn(option: str | None, outputs: StackOutputs) -> str:
+    """``--workteam-arn``, or else the team the stack created."""
+    if option:
+        return option
+    if outputs.workteam_arn:
+        return str(
+            _checked("stack output workteam_arn", gt_limits.workteam_arn, outputs.workteam_arn)
+        )
+    raise UsageError(
+        "--workteam-arn: no work team given and the stack has none; pass --workteam-arn ARN,"
+        " or give the stack a team (pulumi config set workteamName NAME, see"
+        " docs/workforce.md) and run pulumi up"
+    )
+
+
 def _check_workteam(arn: str, region: str, task_lifetime: int | None) -> None:
     team_region = gt_limits.workteam_region(arn)
     if team_region != region:
@@ -551,7 +567,9 @@ def _upload_images(
         )
 
 
-def _report(plan: Launch, arn: str, region: str, workteam_arn: str) -> None:
+def _report(plan: Launch, arn: str, outputs: StackOutputs) -> None:
+    region = outputs.region
+    workteam_arn = plan.request["HumanTaskConfig"]["WorkteamArn"]
     team = workteam_arn.rsplit("/", 1)[-1]
     console = (
         f"https://{region}.console.aws.amazon.com/sagemaker/groundtruth?region={region}"
@@ -562,11 +580,15 @@ def _report(plan: Launch, arn: str, region: str, workteam_arn: str) -> None:
     print(f"manifest:  {plan.manifest_uri} ({len(plan.entries)} images)")
     print(f"local:     {plan.manifest_path}")
     print(f"console:   {console}")
-    print(
-        "workers:   sign in at the work team's portal, shown by"
-        f" aws sagemaker describe-workteam --region {region} --workteam-name {team}"
-        " --query Workteam.SubDomain --output text"
-    )
+    if outputs.labeling_portal_url and gt_limits.is_private_workforce(workteam_arn):
+        # Every private team in the region shares the workforce's portal.
+        print(f"workers:   sign in at {outputs.labeling_portal_url}")
+    else:
+        print(
+            "workers:   sign in at the work team's portal, shown by"
+            f" aws sagemaker describe-workteam --region {region} --workteam-name {team}"
+            " --query Workteam.SubDomain --output text"
+        )
     print(f"follow:    python -m scripts.job_status {plan.job_name} --wait")
 
 

@@ -47,6 +47,8 @@ class Recorded:
     provider: str
     dependencies: list[str]
     property_dependencies: dict[str, list[str]]
+    #: The ``ignore_changes`` option, in the engine's (camelCase) property names.
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +110,11 @@ def _physical_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:10]
 
 
+def portal_domain(workforce_name: str) -> str:
+    """The labeling portal's domain AWS would give the workforce ``workforce_name``."""
+    return f"{_physical_id(workforce_name)}.labeling.{REGION}.sagemaker.aws"
+
+
 def computed_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> tuple[str, dict]:
     """What AWS would fill in: IDs, ARNs, generated names; derived from the logical name."""
     pid = _physical_id(name)
@@ -164,6 +171,25 @@ def computed_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> tuple[
         return delivery, out
     if type_ == "aws:s3/bucketObjectv2:BucketObjectv2":
         return str(inputs["key"]), out
+    if type_ == "aws:cognito/userPool:UserPool":
+        pool_id = f"{REGION}_{pid}"
+        out |= {"arn": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool_id}"}
+        return pool_id, out
+    if type_ == "aws:sagemaker/workforce:Workforce":
+        workforce = inputs["workforceName"]
+        out |= {
+            "arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workforce/{workforce}",
+            "subdomain": portal_domain(workforce),
+        }
+        return workforce, out
+    if type_ == "aws:sagemaker/workteam:Workteam":
+        team = inputs["workteamName"]
+        out |= {
+            "arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/{team}",
+            # A team's portal is its workforce's (without a name: the account's "default").
+            "subdomain": portal_domain(inputs.get("workforceName") or "default"),
+        }
+        return team, out
     out.setdefault("arn", f"arn:aws:{type_.split(':')[1].split('/')[0]}:{REGION}:{ACCOUNT}:{name}")
     return f"{name}-{pid}", out
 
@@ -222,6 +248,7 @@ class RecordingMonitor(MockMonitor):
                 property_dependencies={
                     k: list(v.urns) for k, v in request.propertyDependencies.items()
                 },
+                ignore_changes=list(request.ignoreChanges),
             )
         )
         return response

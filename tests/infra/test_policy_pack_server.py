@@ -19,7 +19,7 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from policy.guardrails import POLICIES
+from policy.guardrails import POLICIES, workforce
 from tests.infra import harness
 from tests.infra.policy_harness import changed, pack_config, with_changed, without
 
@@ -106,7 +106,7 @@ def test_pack_serves_every_rule_as_mandatory(analyzer: analyzer_pb2_grpc.Analyze
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
     assert info.name == "pose-labeling-guardrails"
     assert {p.name: p.enforcementLevel for p in info.policies} == {
-        p.name: MANDATORY for p in POLICIES
+        p.name: MANDATORY for p in [*POLICIES, *workforce.POLICIES]
     }
 
 

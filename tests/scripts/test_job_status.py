@@ -224,3 +224,48 @@ def test_invalid_job_name_rejected_while_parsing(capsys: Any) -> None:
 
     assert caught.value.code == 2
     assert "argument JOB_NAME: 'my_job': use ASCII letters" in capsys.readouterr().err
+
+
+PORTAL = "https://abc123.labeling.us-east-1.sagemaker.aws"
+MTURK = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
+
+
+def test_status_shows_the_stacks_labeling_portal_for_a_private_team(
+    tmp_path: Path, sagemaker: Any, capsys: Any
+) -> None:
+    outputs = aws_fakes.write_stack_outputs(tmp_path / "o.json", "b", labeling_portal_url=PORTAL)
+    client, stubber = sagemaker
+    expect_describe(stubber, described("InProgress", labeled=1, unlabeled=3))
+
+    code = job_status.main(
+        [JOB, "--stack-outputs", str(outputs)], clients=AwsClients(sagemaker=client)
+    )
+
+    assert code == 0
+    assert capsys.readouterr().out == (
+        f"job:      {JOB}\n"
+        "status:   InProgress\n"
+        "labeled:  1 of 4 (human 1, machine 0), failed 0, unlabeled 3\n"
+        "created:  2025-03-14T09:30:00+00:00\n"
+        "modified: 2025-03-14T10:00:00+00:00\n"
+        f"portal:   {PORTAL}\n"
+    )
+
+
+def test_status_shows_no_portal_for_a_mechanical_turk_job(
+    tmp_path: Path, sagemaker: Any, capsys: Any
+) -> None:
+    outputs = aws_fakes.write_stack_outputs(tmp_path / "o.json", "b", labeling_portal_url=PORTAL)
+    client, stubber = sagemaker
+    job = described("InProgress")
+    job["HumanTaskConfig"]["WorkteamArn"] = MTURK
+    expect_describe(stubber, job)
+
+    assert (
+        job_status.main(
+            [JOB, "--stack-outputs", str(outputs)], clients=AwsClients(sagemaker=client)
+        )
+        == 0
+    )
+
+    assert "portal" not in capsys.readouterr().out
