@@ -10,13 +10,19 @@ and a sentence for the reviewer (the component's ``annotationIssues``, see
 ``label_errors``
     something in the workers' answers was rejected (an ``error``-level entry in
     the label's ``errors``), or no answer could be used at all.
-QA flags (each flag is its own code, ``left_right_swap`` …)
-    a QA flag on the consolidated skeletons, and, with several workers, the
-    same checks run on each worker's own skeletons: the consensus is a
-    per-keypoint median, so one worker's swapped limb is outvoted and never
-    flagged on the label itself.
+QA flags (each flag is its own code: ``left_right_swap``, ``outside_image``, ``duplicate_skeleton``)
+    a QA flag on the consolidated skeletons (all, or only those named).
 ``people_count``
     the workers drew different numbers of people (a missed or an extra person).
+
+With several workers, the consensus is a per-keypoint median: one careless
+worker among three is outvoted, so their mistake is not in the label and no QA
+flag shows it. Three rules compare each worker's skeletons with the consensus
+skeleton they were matched to (:func:`worker_agreement`):
+
+``worker_left_right_swap``
+    a left/right pair of the worker matches the consensus better with its two
+    labels exchanged (by :data:`DEFAULT_SWAP_MIN_GAIN` in OKS terms).
 ``low_agreement``
     a worker's skeleton agrees poorly with the consensus skeleton it was
     matched to (its OKS below :data:`DEFAULT_MIN_AGREEMENT`).
@@ -33,10 +39,10 @@ QA flags (each flag is its own code, ``left_right_swap`` …)
 
 The label's mean OKS (``agreement.mean_oks``, the mean over every pair of
 workers) is not used: with three workers one bad worker lowers it by only
-two thirds of their own drop, averaged again over the image's people. The
-per-worker comparisons are computed here from the label's ``workers`` and its
-consolidated skeletons (:func:`worker_agreement`), with the same OKS as the
-consolidation (:mod:`handlers.oks`).
+two thirds of their own drop, averaged again over the image's people, so a
+threshold that catches them sends most clean images too. The per-worker
+comparisons are computed here from the label's ``workers`` and consolidated
+skeletons, with the consolidation's OKS (:mod:`handlers.oks`).
 
 Labels whose fields were moved to S3 (``overflow``) must be restored first
 (:func:`handlers.overflow.restore_overflow`); a label that still has
@@ -62,17 +68,22 @@ from handlers.qa import Flag
 from handlers.rig import Rig
 from handlers.skeleton import Skeleton
 
+# The thresholds were chosen with the seeded benchmark, benchmarks/bench_review.py
+# (figures and the sweep behind them: benchmarks/README.md and docs/review.md).
+
 #: A worker's skeleton with a lower OKS against its consensus skeleton is reviewed.
-#: Chosen with ``python -m benchmarks review`` (docs/review.md): clean answers with
-#: click noise the size of COCO's sigmas score 0.75 and more against the consensus.
+#: Careful workers (click noise of COCO's sigmas) scored 0.81 and more in the
+#: benchmark; 0.7 leaves room for harder images. It catches a skeleton that leaves out
+#: many points the others placed, which the keypoint rule does not see.
 DEFAULT_MIN_AGREEMENT = 0.7
-#: A keypoint whose OKS term against the consensus is lower is reviewed. At 0.3 a
-#: point is about 3 COCO sigmas away (e.g. a hip 17% of the person's height off):
-#: click noise alone does that about once in a million points.
+#: A keypoint whose OKS term against the consensus is lower is reviewed: about three
+#: COCO sigmas away (a hip 17% of the person's height off, a nose 4%). In the
+#: benchmark 0.3 catches nearly every misplaced point; 0.4 doubles the false alarms.
 DEFAULT_MIN_KEYPOINT_SIMILARITY = 0.3
 #: A worker's left/right pair is taken as swapped when exchanging its two labels raises
-#: their two OKS terms against the consensus by at least this much (out of 2): a
-#: swapped knee pair gains about 0.8, click noise about 0 (it moves both ways alike).
+#: their two OKS terms against the consensus by at least this much (out of 2). A
+#: swapped pair gains 0.8 or more unless it is too narrow to tell apart; click noise
+#: moves both points alike and gains about nothing.
 DEFAULT_SWAP_MIN_GAIN = 0.5
 #: Share of the labeled images reviewed at random, whatever their flags.
 DEFAULT_AUDIT_SHARE = 0.05
@@ -262,11 +273,11 @@ def audit_draw(seed: int, key: str) -> float:
 def review_reasons(
     label: ConsolidatedLabel, key: str, rules: ReviewRules, rig: Rig | None = None
 ) -> list[Reason]:
-    """Every reason to review one label (none: it is not selected), in rule order."""
+    """Every reason to review one label (none: it is not selected), in rule order (the
+    QA flags in the label's order)."""
     reasons: list[Reason] = []
     consensus = label.updated_annotations or []
     usable = [(i, w) for i, w in enumerate(label.workers) if w.updated_annotations is not None]
-    matches = _match_workers(label, rig)
     if rules.label_errors:
         reasons.extend(_error_reasons(label))
     if rules.qa_flags is None or rules.qa_flags:
@@ -282,8 +293,11 @@ def review_reasons(
                     "look for a missed or an extra person",
                 )
             )
-    compared = [m for m in matches if m.workers >= 2]
-    reasons.extend(_agreement_reasons(compared, consensus, rules))
+    if any(
+        threshold is not None
+        for threshold in (rules.swap_min_gain, rules.min_agreement, rules.min_keypoint_similarity)
+    ):
+        reasons.extend(_agreement_reasons(worker_agreement(label, rig), consensus, rules))
     if rules.no_changes_but_modified and any(
         w.no_changes_needed and w.was_modified for _, w in usable
     ):
@@ -302,14 +316,12 @@ def worker_agreement(
     label: ConsolidatedLabel, rig: Rig | None = None
 ) -> list[WorkerSkeletonAgreement]:
     """Each worker's skeletons against the consolidated ones, where two or more workers
-    drew that person (so there is a consensus to compare with)."""
-    return [m for m in _match_workers(label, rig) if m.workers >= 2]
+    drew that person (so there is a consensus to compare with).
 
-
-def _match_workers(label: ConsolidatedLabel, rig: Rig | None) -> list[WorkerSkeletonAgreement]:
-    """Every worker's drawn skeletons matched one to one to the consolidated ones, by OKS and
-    with the consolidation's own cut-off (:data:`~handlers.consolidation.MATCH_MIN_OKS`).
-    Nothing with fewer than two usable workers: one worker's answer is the label."""
+    Each worker's drawn skeletons are matched one to one to the consolidated ones by
+    OKS, with the consolidation's own cut-off (:data:`~handlers.consolidation.MATCH_MIN_OKS`).
+    Nothing with fewer than two usable workers: one worker's answer is the label.
+    """
     consensus = label.updated_annotations
     usable = [(i, w) for i, w in enumerate(label.workers) if w.updated_annotations is not None]
     if not consensus or len(usable) < 2:
@@ -336,6 +348,7 @@ def _match_workers(label: ConsolidatedLabel, rig: Rig | None) -> list[WorkerSkel
             swap_gains(s, consensus[col], rig),
         )
         for i, j, col, score, s in matches
+        if drawn_by[col] >= 2
     ]
 
 
@@ -438,16 +451,23 @@ def _agreement_reasons(
     lowest: dict[int, float] = {}
     far: dict[int, list[str]] = {}
     for c in comparisons:
-        if rules.swap_min_gain is not None and c.swapped_by(rules.swap_min_gain):
-            pairs = swapped.setdefault(c.consensus, [])
-            shown = (f"{a}/{b}" for a, b in c.swapped_by(rules.swap_min_gain))
-            pairs.extend(pair for pair in shown if pair not in pairs)
+        explained: set[str] = set()  # a swapped pair's points are far, and said so once
+        if rules.swap_min_gain is not None:
+            pairs = c.swapped_by(rules.swap_min_gain)
+            if pairs:
+                shown = swapped.setdefault(c.consensus, [])
+                shown.extend(f"{a}/{b}" for a, b in pairs if f"{a}/{b}" not in shown)
+                explained.update(label for pair in pairs for label in pair)
         if rules.min_agreement is not None and c.oks < rules.min_agreement:
             lowest[c.consensus] = min(c.oks, lowest.get(c.consensus, 1.0))
         threshold = rules.min_keypoint_similarity
         if threshold is not None:
             labels = far.setdefault(c.consensus, [])
-            labels.extend(k for k, v in c.keypoints.items() if v < threshold and k not in labels)
+            labels.extend(
+                k
+                for k, v in c.keypoints.items()
+                if v < threshold and k not in explained and k not in labels
+            )
     reasons = [
         Reason(
             "worker_left_right_swap",

@@ -202,6 +202,19 @@ def test_one_workers_swapped_leg_is_found_though_the_median_hides_it() -> None:
     )
 
 
+def test_a_swapped_arm_is_one_swap_reason_not_four_far_points() -> None:
+    line = three_workers(person(shift=1, swap=("elbow", "wrist")))
+    assert codes(line) == ["worker_left_right_swap"]
+    without_swaps = reasons(line, replace(NO_AUDIT, swap_min_gain=None))
+    assert without_swaps == [
+        (
+            "keypoint_disagreement",
+            'skeleton 1 ("person 1"): a worker placed left_elbow, right_elbow, left_wrist, '
+            "right_wrist far from where the others did",
+        )
+    ]
+
+
 def test_one_misplaced_point_is_found_though_the_skeleton_agrees_overall() -> None:
     line = three_workers(person(shift=1, move={"left_wrist": (0, 90)}))
     comparisons = worker_agreement(line.label, COCO)  # type: ignore[arg-type]
