@@ -484,7 +484,9 @@ def _agreement_reasons(
             Reason(
                 "low_agreement",
                 f"{_about(k, consensus)}one worker's skeleton differs from the others' "
-                f"(OKS {lowest[k]:.2f} against the consensus, below {rules.min_agreement:.2f})",
+                # Rounded down, so that a score just below the threshold never reads as it.
+                f"(OKS {math.floor(lowest[k] * 100) / 100:.2f} against the consensus, "
+                f"below {rules.min_agreement:.2f})",
                 k,
             )
         )

@@ -235,7 +235,7 @@ def test_a_skeleton_far_from_the_consensus_is_low_agreement() -> None:
     line = three_workers(person(shift=1, drop=half))
     found = reasons(line)
     assert [c for c, _ in found] == ["low_agreement"]
-    assert "OKS 0.53 against the consensus, below 0.70" in found[0][1]
+    assert "OKS 0.52 against the consensus, below 0.70" in found[0][1]
     assert codes(line, replace(NO_AUDIT, min_agreement=None)) == []
 
 
