@@ -229,9 +229,11 @@ def test_one_misplaced_point_is_found_though_the_skeleton_agrees_overall() -> No
     assert codes(line, replace(NO_AUDIT, min_keypoint_similarity=None)) == []
 
 
+LIMB_JOINTS = ("elbow", "wrist", "knee", "ankle")
+
+
 def test_a_skeleton_far_from_the_consensus_is_low_agreement() -> None:
-    half = ("left_elbow", "left_wrist", "right_elbow", "right_wrist")
-    half += ("left_knee", "left_ankle", "right_knee", "right_ankle")
+    half = tuple(f"{side}_{joint}" for side in ("left", "right") for joint in LIMB_JOINTS)
     line = three_workers(person(shift=1, drop=half))
     found = reasons(line)
     assert [c for c, _ in found] == ["low_agreement"]
@@ -261,6 +263,15 @@ def test_reasons_come_in_rule_order_and_fit_the_component() -> None:
         ("no_changes_but_modified", None),
         ("audit", None),
     ]
+    assert chosen.reasons[0].to_jsonable() == {
+        "code": "left_right_swap",
+        "message": chosen.reasons[0].message,
+        "skeleton": 0,
+    }
+    assert chosen.reasons[-1].to_jsonable() == {
+        "code": "audit",
+        "message": "picked at random for a quality audit",
+    }
     issues = chosen.annotation_issues()
     assert all(set(i) == {"reason"} and 0 < len(i["reason"]) <= 200 for i in issues)
     assert "xxx…" in issues[0]["reason"]
@@ -290,7 +301,7 @@ def test_the_audit_picks_the_same_images_whatever_their_order() -> None:
     shuffled = lines[:]
     random.Random(1).shuffle(shuffled)  # noqa: S311 (test data)
     assert sorted(audited(shuffled, seed=7)) == sorted(first)
-    assert audited(lines[:150], seed=7) == [k for k in first if k < lines[150].source_ref]
+    assert audited(lines[:150], seed=7) == [k for k in first if k < str(lines[150].source_ref)]
     assert 15 <= len(first) <= 50  # 10% of 300, within binomial chance
 
 
