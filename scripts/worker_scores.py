@@ -1,0 +1,202 @@
+"""How each worker of a job labels: how much, how fast, how well.
+
+:func:`worker_scores` reads the parsed lines of a job's output manifest (and,
+optionally, those of a review round of it) and returns one
+:class:`WorkerScore` per worker, known only by Ground Truth's worker ID; rows
+are plain data (:meth:`WorkerScore.to_jsonable`) and :func:`format_scores`
+prints them as a short table. The columns (``docs/review.md``):
+
+- ``images``: images the worker answered; ``median_seconds``: the median of
+  their ``total_time_in_seconds``;
+- ``compared``, ``mean_oks``, ``disagreeing``: where two or more workers drew
+  the same person, each of this worker's skeletons against the consensus
+  (:func:`scripts.review_selection.worker_agreement`): how many, their mean
+  OKS, and the share the selection's agreement rules would send to review;
+- ``skeletons``, ``qa_flagged``: skeletons they drew, and the share of them the
+  QA checks (:func:`handlers.qa.check_skeletons`) flag when run on the
+  worker's own answer (with several workers the label's flags are about the
+  consensus, which hides one worker's mistakes);
+- ``reviewed``, ``review_changed``: their images that came back labeled from
+  a review round, and the share of those the reviewer changed. This is about
+  the image: with several workers per image, every one of them shares it, and
+  the agreement columns say whose skeletons were off.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.output_manifest import OutputManifestLine
+from handlers.qa import check_skeletons
+from handlers.rig import Rig
+from scripts.review_selection import ReviewRules, disagrees, image_key, worker_agreement
+
+
+@dataclass(slots=True)
+class WorkerScore:
+    worker_id: str
+    #: Images answered, usable or not.
+    images: int = 0
+    #: Median seconds per image, over the answers that report a time.
+    median_seconds: float | None = None
+    #: Skeletons drawn, in usable answers.
+    skeletons: int = 0
+    #: Skeletons compared with a consensus of two or more workers.
+    compared: int = 0
+    #: Mean OKS of the compared skeletons against their consensus.
+    mean_oks: float | None = None
+    #: Share of the compared skeletons that the agreement rules would send to review.
+    disagreeing: float | None = None
+    #: Share of the drawn skeletons with a QA flag, checked in the worker's own answer.
+    qa_flagged: float | None = None
+    #: Images of theirs that came back labeled from the review round.
+    reviewed: int = 0
+    #: Share of the reviewed images whose label the reviewer changed.
+    review_changed: float | None = None
+
+    def to_jsonable(self) -> dict[str, Any]:
+        def rounded(value: float | None) -> float | None:
+            return None if value is None else round(value, 4)
+
+        return {
+            "worker_id": self.worker_id,
+            "images": self.images,
+            "median_seconds": self.median_seconds,
+            "skeletons": self.skeletons,
+            "compared": self.compared,
+            "mean_oks": rounded(self.mean_oks),
+            "disagreeing": rounded(self.disagreeing),
+            "qa_flagged": rounded(self.qa_flagged),
+            "reviewed": self.reviewed,
+            "review_changed": rounded(self.review_changed),
+        }
+
+
+@dataclass(slots=True)
+class _Tally:
+    images: int = 0
+    seconds: list[float] = field(default_factory=list)
+    skeletons: int = 0
+    flagged: int = 0
+    oks: list[float] = field(default_factory=list)
+    disagreeing: int = 0
+    #: Image keys of their usable answers, to find them in the review round.
+    keys: list[str] = field(default_factory=list)
+
+
+def worker_scores(
+    lines: Iterable[OutputManifestLine],
+    *,
+    rig: Rig | None = None,
+    rules: ReviewRules | None = None,
+    reviewed: Iterable[OutputManifestLine] = (),
+) -> list[WorkerScore]:
+    """One row per worker who answered any of ``lines``, sorted by worker ID.
+
+    ``rules`` gives the agreement thresholds (the selection's defaults if None);
+    ``reviewed`` are the lines of a review round of this job, matched by image
+    (:func:`~scripts.review_selection.image_key`).
+    """
+    rules = rules or ReviewRules()
+    tallies: dict[str, _Tally] = {}
+    for line in lines:
+        label = line.label
+        if label is None:
+            continue
+        key = image_key(line)
+        width, height = label.image_size or (None, None)
+        for worker in label.workers:
+            tally = tallies.setdefault(worker.worker_id, _Tally())
+            tally.images += 1
+            if worker.total_time_in_seconds is not None:
+                tally.seconds.append(worker.total_time_in_seconds)
+            if worker.updated_annotations is None:
+                continue
+            tally.keys.append(key)
+            drawn = [s for s in worker.updated_annotations if s.drawn]
+            tally.skeletons += len(drawn)
+            flags = check_skeletons(drawn, rig, width, height)
+            tally.flagged += len({f.skeleton for f in flags if f.skeleton is not None})
+        for comparison in worker_agreement(label, rig):
+            tally = tallies[label.workers[comparison.worker].worker_id]
+            tally.oks.append(comparison.oks)
+            tally.disagreeing += disagrees(comparison, rules)
+    changed = _review_changes(reviewed)
+    rows = []
+    for worker_id, t in sorted(tallies.items()):
+        outcomes = [changed[k] for k in t.keys if k in changed]
+        rows.append(
+            WorkerScore(
+                worker_id=worker_id,
+                images=t.images,
+                median_seconds=statistics.median(t.seconds) if t.seconds else None,
+                skeletons=t.skeletons,
+                compared=len(t.oks),
+                mean_oks=statistics.fmean(t.oks) if t.oks else None,
+                disagreeing=t.disagreeing / len(t.oks) if t.oks else None,
+                qa_flagged=t.flagged / t.skeletons if t.skeletons else None,
+                reviewed=len(outcomes),
+                review_changed=sum(outcomes) / len(outcomes) if outcomes else None,
+            )
+        )
+    return rows
+
+
+def _review_changes(reviewed: Iterable[OutputManifestLine]) -> dict[str, bool]:
+    """Image key -> whether the reviewer changed it, for the images reviewed with a result."""
+    return {
+        image_key(line): line.label.was_modified
+        for line in reviewed
+        if line.label is not None and line.label.usable
+    }
+
+
+_COLUMNS = (
+    ("worker", "<"),
+    ("images", ">"),
+    ("median s", ">"),
+    ("compared", ">"),
+    ("mean OKS", ">"),
+    ("disagree", ">"),
+    ("QA flagged", ">"),
+    ("reviewed", ">"),
+    ("changed", ">"),
+)
+
+
+def format_scores(rows: Sequence[WorkerScore], limit: int | None = None) -> str:
+    """The rows, in the order given, as a plain text table (at most ``limit`` of them)."""
+    shown = rows if limit is None else rows[:limit]
+    cells = [[name for name, _ in _COLUMNS]]
+    for r in shown:
+        cells.append(
+            [
+                r.worker_id,
+                str(r.images),
+                _number(r.median_seconds, "{:.1f}"),
+                str(r.compared),
+                _number(r.mean_oks, "{:.2f}"),
+                _number(r.disagreeing, "{:.0%}"),
+                _number(r.qa_flagged, "{:.0%}"),
+                str(r.reviewed),
+                _number(r.review_changed, "{:.0%}"),
+            ]
+        )
+    widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
+    out = [
+        "  ".join(
+            f"{cell:{align}{width}}"
+            for cell, (_, align), width in zip(row, _COLUMNS, widths, strict=True)
+        ).rstrip()
+        for row in cells
+    ]
+    if len(shown) < len(rows):
+        out.append(f"… and {len(rows) - len(shown)} more workers")
+    return "\n".join(out)
+
+
+def _number(value: float | None, form: str) -> str:
+    return "-" if value is None else form.format(value)
