@@ -42,6 +42,7 @@ class AccessLogBucket(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
     #: Log deliveries wait for it, or CloudWatch would write a bucket policy of its own.
     policy: aws.s3.BucketPolicy
+    guard_options: pulumi.ResourceOptions
 
     def __init__(
         self, name: str, args: AccessLogBucketArgs, opts: pulumi.ResourceOptions | None = None
@@ -58,6 +59,7 @@ class AccessLogBucket(pulumi.ComponentResource):
             opts=child,
         )
         bucket, public_access = private.bucket, private.public_access
+        guarded = private.guard_options
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
@@ -72,7 +74,7 @@ class AccessLogBucket(pulumi.ComponentResource):
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
                 }
             ],
-            opts=child,
+            opts=guarded,
         )
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
@@ -87,9 +89,13 @@ class AccessLogBucket(pulumi.ComponentResource):
                     **v, s3_prefix=S3_ACCESS_LOG_PREFIX, cloudfront_prefix=CLOUDFRONT_LOG_PREFIX
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+            opts=pulumi.ResourceOptions.merge(
+                guarded, pulumi.ResourceOptions(depends_on=[public_access])
+            ),
         )
 
+        #: Guards that must outlive the deliveries writing here.
+        self.guard_options = guarded
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
         self.register_outputs({"bucket_name": self.bucket_name, "bucket_arn": self.bucket_arn})

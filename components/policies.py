@@ -52,16 +52,21 @@ def objects(bucket_arn: str, prefix: str) -> str:
 # -- trust policies ---------------------------------------------------------------
 
 
-def assume_role_policy(service: str) -> str:
-    """Trust policy letting one AWS service principal assume the role, and nothing else."""
-    return document(
-        {
-            "Sid": "TrustedService",
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-        }
-    )
+def assume_role_policy(service: str, source_account: str | None = None) -> str:
+    """Trust policy letting one AWS service principal assume the role, and nothing else.
+
+    With ``source_account``, only on behalf of that account (``aws:SourceAccount``):
+    the service cannot be made to use the role for another account's resources.
+    """
+    statement: Statement = {
+        "Sid": "TrustedService",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return document(statement)
 
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
@@ -256,6 +261,7 @@ def lambda_role_policy(
     bucket_arn: str | None = None,
     region: str | None = None,
     kms_key_arn: str | None = None,
+    tracing: bool = False,
 ) -> str:
     """Write to the function's own log group; with ``bucket_arn``, the post hook's S3 access.
 
@@ -299,6 +305,17 @@ def lambda_role_policy(
                     "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
                 }
             )
+    if tracing:
+        statements.append(
+            {
+                # X-Ray's write actions have no resource-level permissions: "*" is the
+                # only value IAM accepts (what AWSXRayDaemonWriteAccess grants, minus reads).
+                "Sid": "WriteTraces",
+                "Effect": "Allow",
+                "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                "Resource": "*",
+            }
+        )
     return document(*statements)
 
 
