@@ -78,6 +78,10 @@ class StackRun:
         assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
         return found[0]
 
+    def find(self, name: str) -> Recorded | None:
+        """The resource named ``name``, or None when the stack has none."""
+        return next((r for r in self.resources if r.name == name), None)
+
     def by_urn(self, urn: str) -> Recorded:
         return next(r for r in self.resources if r.urn == urn)
 
