@@ -66,6 +66,7 @@ cdn = SecureAssetCdn(
         kms_key=data_key.key if data_key else None,
         allowed_countries=settings.allowed_countries,
         hardening=hardening,
+        noncurrent_version_days=settings.noncurrent_version_days,
     ),
 )
 lambdas = AnnotationLambdas(

@@ -99,6 +99,8 @@ class SecureAssetCdnArgs:
     allowed_countries: Sequence[str] = ()
     #: WAF and access logs (production profile); none when None.
     hardening: EdgeHardening | None = None
+    #: Days an overwritten or deleted version is kept; 0 keeps every version.
+    noncurrent_version_days: int = 0
 
 
 class SecureAssetCdn(pulumi.ComponentResource):
@@ -141,18 +143,10 @@ class SecureAssetCdn(pulumi.ComponentResource):
             ],
             opts=guarded,
         )
-        # Failed multi-part uploads are billed invisibly until aborted.
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
-            rules=[
-                {
-                    "id": "abort-incomplete-uploads",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
+            rules=_lifecycle_rules(args.noncurrent_version_days),
             opts=guarded,
         )
 
@@ -331,6 +325,30 @@ class SecureAssetCdn(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy], deleted_with=bucket),
         )
         return logs
+
+
+def _lifecycle_rules(
+    noncurrent_version_days: int,
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
+    # Failed multi-part uploads are billed invisibly until aborted.
+    rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+        {
+            "id": "abort-incomplete-uploads",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+        }
+    ]
+    if noncurrent_version_days:
+        rules.append(
+            {
+                "id": "expire-noncurrent-versions",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "noncurrent_version_expiration": {"noncurrent_days": noncurrent_version_days},
+            }
+        )
+    return rules
 
 
 def _geo_restriction(

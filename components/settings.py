@@ -48,6 +48,8 @@ class StackSettings:
     rig: Rig
     instructions: str
     log_retention_days: int
+    #: Days an overwritten or deleted version is kept before S3 expires it; 0 keeps it.
+    noncurrent_version_days: int
     force_destroy: bool
     #: ``aws:defaultTags``, checked; the AWS provider applies them itself.
     tags: Mapping[str, str]
@@ -77,6 +79,9 @@ class StackSettings:
             instructions=config.require("instructions"),
             log_retention_days=_one_of(
                 name, "logRetentionDays", config.require_int("logRetentionDays"), LOG_RETENTION_DAYS
+            ),
+            noncurrent_version_days=_at_least(
+                name, "noncurrentVersionDays", config.require_int("noncurrentVersionDays"), 0
             ),
             force_destroy=config.require_bool("forceDestroy"),
             tags=_default_tags(pulumi.Config("aws").get_object("defaultTags")),

@@ -100,6 +100,21 @@ def test_bucket_cors_is_the_rule_ground_truth_requires(cdn: harness.StackRun) ->
     ], "assets-cors"
 
 
+def test_bucket_keeps_every_old_version_unless_told(cdn: harness.StackRun) -> None:
+    (rule,) = cdn.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
+        "rules"
+    ]
+    assert rule["id"] == "abort-incomplete-uploads" and "noncurrentVersionExpiration" not in rule
+
+
+def test_old_versions_expire_after_the_configured_days() -> None:
+    run = harness.run_main(harness.stack_config(noncurrentVersionDays=90))
+    rules = run.named("assets-lifecycle").inputs["rules"]
+    expiring = [r for r in rules if "noncurrentVersionExpiration" in r]
+    assert [r["noncurrentVersionExpiration"] for r in expiring] == [{"noncurrentDays": 90}]
+    assert expiring[0]["status"] == "Enabled" and expiring[0]["filter"] == {"prefix": ""}
+
+
 def test_bucket_force_destroy_follows_the_argument(
     component_js: Path, cdn: harness.StackRun
 ) -> None:

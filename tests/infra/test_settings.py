@@ -171,6 +171,13 @@ def test_waf_rate_limit_below_wafs_minimum_is_refused() -> None:
     )
 
 
+def test_negative_noncurrent_version_days_are_refused() -> None:
+    fails_with(
+        harness.stack_config(noncurrentVersionDays=-1),
+        r"pose-labeling:noncurrentVersionDays: -1 is too small; the minimum is 0",
+    )
+
+
 def test_access_log_retention_of_zero_days_is_refused() -> None:
     fails_with(
         harness.stack_config(accessLogRetentionDays=0),
