@@ -42,7 +42,6 @@ class AccessLogBucket(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
     #: Log deliveries wait for it, or CloudWatch would write a bucket policy of its own.
     policy: aws.s3.BucketPolicy
-    guard_options: pulumi.ResourceOptions
 
     def __init__(
         self, name: str, args: AccessLogBucketArgs, opts: pulumi.ResourceOptions | None = None
@@ -94,8 +93,6 @@ class AccessLogBucket(pulumi.ComponentResource):
             ),
         )
 
-        #: Guards that must outlive the deliveries writing here.
-        self.guard_options = guarded
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
         self.register_outputs({"bucket_name": self.bucket_name, "bucket_arn": self.bucket_arn})

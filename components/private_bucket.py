@@ -6,14 +6,15 @@ its companions" rule) do not depend on who calls it.
 
 What ``pulumi destroy`` does to a bucket is decided here, for every bucket alike:
 
-- Without ``force_destroy`` the bucket is ``protect``-ed: ``pulumi destroy``
+- Without ``force_destroy`` the bucket and every guard (public-access block,
+  ownership, encryption, versioning, and the policy, CORS, lifecycle and logging
+  the owner adds with ``guard_options``) are ``protect``-ed: ``pulumi destroy``
   stops in its preview, before deleting anything, instead of failing with
-  ``BucketNotEmpty`` half-way through.
-- Every guard (public-access block, ownership, encryption, versioning, and the
-  policy, CORS and lifecycle the owner adds with ``guard_options``) is
-  ``deleted_with`` the bucket: Pulumi never deletes it on its own, so even a
-  destroy that skips its preview cannot leave labels in an unguarded bucket.
-  S3 removes a bucket's configuration together with the bucket.
+  ``BucketNotEmpty`` half-way through; ``pulumi destroy --exclude-protected``
+  removes the rest of the stack and keeps the bucket guarded.
+- Every guard is ``deleted_with`` the bucket: Pulumi never deletes it on its
+  own, so even a destroy that skips its preview cannot leave labels in an
+  unguarded bucket. S3 removes a bucket's configuration together with the bucket.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ def private_bucket(
             ),
         ),
     )
-    guarded = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(deleted_with=bucket))
+    guarded = pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(protect=not force_destroy, deleted_with=bucket)
+    )
     public_access = aws.s3.BucketPublicAccessBlock(
         f"{name}-public-access",
         bucket=bucket.id,

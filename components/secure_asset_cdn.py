@@ -245,7 +245,9 @@ class SecureAssetCdn(pulumi.ComponentResource):
 
         self.access_log_bucket_name = None
         if args.hardening:
-            logs = self._access_logs(name, args.hardening, args.force_destroy, bucket, distribution)
+            logs = self._access_logs(
+                name, args.hardening, args.force_destroy, bucket, guarded, distribution
+            )
             self.access_log_bucket_name = logs.bucket_name
 
         self.bucket_name = bucket.bucket
@@ -269,6 +271,7 @@ class SecureAssetCdn(pulumi.ComponentResource):
         hardening: EdgeHardening,
         force_destroy: bool,
         bucket: aws.s3.Bucket,
+        guarded: pulumi.ResourceOptions,
         distribution: aws.cloudfront.Distribution,
     ) -> AccessLogBucket:
         """CloudFront standard logs (v2) and S3 server access logs, into a log bucket.
@@ -316,13 +319,15 @@ class SecureAssetCdn(pulumi.ComponentResource):
             delivery_destination_arn=destination.arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]),
         )
-        # An audit guard of the data bucket: deleted with it, like the others.
+        # An audit guard of the data bucket: protected and deleted with it, like the others.
         aws.s3.BucketLogging(
             f"{name}-access-logging",
             bucket=bucket.id,
             target_bucket=logs.bucket_name,
             target_prefix=S3_ACCESS_LOG_PREFIX,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy], deleted_with=bucket),
+            opts=pulumi.ResourceOptions.merge(
+                guarded, pulumi.ResourceOptions(depends_on=[logs.policy])
+            ),
         )
         return logs
 

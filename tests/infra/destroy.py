@@ -17,7 +17,9 @@ only after the previous one succeeded.
 - a resource ``deletedWith`` another one that is deleted in the same run is
   left for AWS to remove with it (an S3 bucket's configuration goes with it);
 - a failing step (``fails``: a bucket that is not empty) fails its layer, and
-  no later layer runs.
+  no later layer runs;
+- ``--exclude-protected`` destroys only what is neither protected nor something
+  a protected resource depends on, directly or not (the CLI's ``separateProtected``).
 """
 
 from __future__ import annotations
@@ -93,8 +95,29 @@ class Destroy:
         return name in self.deleted
 
 
-def destroy(run: StackRun, *, fails: Collection[str] = (), skip_preview: bool = False) -> Destroy:
+def _kept_by_protection(run: StackRun) -> set[str]:
+    graph = dependencies_of(run)
+    kept: set[str] = set()
+    frontier = [r.urn for r in run.resources if r.protect]
+    while frontier:
+        urn = frontier.pop()
+        if urn not in kept:
+            kept.add(urn)
+            frontier.extend(graph[urn])
+    return kept
+
+
+def destroy(
+    run: StackRun,
+    *,
+    fails: Collection[str] = (),
+    skip_preview: bool = False,
+    exclude_protected: bool = False,
+) -> Destroy:
     """Play ``pulumi destroy``; ``fails`` names resources whose delete AWS rejects."""
+    if exclude_protected:
+        kept = _kept_by_protection(run)
+        run = StackRun([r for r in run.resources if r.urn not in kept])
     schedule = delete_schedule(run)
     protected = [r.name for step in schedule for r in step if r.protect]
     if protected and not skip_preview:

@@ -95,15 +95,32 @@ def test_a_destroy_that_fails_at_a_bucket_leaves_every_guard_in_place(
     for bucket in (b for b in BUCKETS if run.find(b)):
         for guard in (g for g in GUARDS[bucket] if run.find(g)):
             assert not outcome.gone(guard), f"{guard} deleted while {bucket} holds data"
-    assert "assets-bucket" in outcome.failed
+    assert outcome.failed, "the destroy must stop at a bucket or one of its guards"
 
 
-def test_buckets_are_protected_exactly_when_force_destroy_is_off(
+@pytest.mark.parametrize("stack", ["default", "production"])
+def test_exclude_protected_removes_the_rest_and_keeps_buckets_guarded(
+    request: pytest.FixtureRequest, stack: str
+) -> None:
+    """`pulumi destroy --exclude-protected`: the way to keep the labels in their bucket."""
+    run = request.getfixturevalue(f"{stack}_stack")
+    outcome = destroy(run, exclude_protected=True)
+    assert outcome.refused is None and outcome.failed == []
+    for bucket in (b for b in BUCKETS if run.find(b)):
+        assert not outcome.gone(bucket)
+        for guard in (g for g in GUARDS[bucket] if run.find(g)):
+            assert not outcome.gone(guard), guard
+    assert outcome.gone("lambdas-post-annotation") and outcome.gone("worker-template-object")
+    assert not outcome.gone("data-key-key")
+
+
+def test_buckets_and_guards_are_protected_exactly_when_force_destroy_is_off(
     production_stack: StackRun, forced_production: StackRun
 ) -> None:
     for bucket in BUCKETS:
-        assert production_stack.named(bucket).protect, bucket
-        assert not forced_production.named(bucket).protect, bucket
+        for name in (bucket, *GUARDS[bucket]):
+            assert production_stack.named(name).protect, name
+            assert not forced_production.named(name).protect, name
 
 
 @pytest.mark.parametrize("bucket", BUCKETS)
