@@ -6,12 +6,15 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# checkov pins many packages of its own: it gets a virtualenv of its own.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # Browser tests drive Debian's Chromium; Playwright's own browser download
 # cannot work offline, so it is never used.
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help preview up destroy test check lint format typecheck bench chromium clean
+.PHONY: help preview up destroy test check lint format typecheck bench chromium checkov clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,6 +24,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_STAMP)  ## build the checkov virtualenv the stack scan test runs
 
 chromium:  ## install Debian's Chromium for the browser tests (needs root or sudo)
 	@test -x $(CHROMIUM) || $(SUDO) apt-get install -y --no-install-recommends chromium \
@@ -35,7 +46,7 @@ up: $(STAMP)  ## deploy the stack (needs the Pulumi CLI and AWS credentials)
 destroy:  ## remove the stack (the bucket must be empty unless forceDestroy is set)
 	pulumi destroy $(ARGS)
 
-test: $(STAMP) chromium  ## install everything and run the whole test suite
+test: $(STAMP) $(CHECKOV_STAMP) chromium  ## install everything and run the whole test suite
 	$(PY) -m pytest -n auto $(ARGS)
 
 lint: $(STAMP)  ## ruff lint and format check
@@ -55,4 +66,4 @@ bench: $(STAMP) chromium  ## run every benchmark and print the figures for bench
 	$(PY) -m benchmarks $(ARGS)
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis test-artifacts
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis test-artifacts

@@ -4,7 +4,13 @@ Composition only; each part is a component in ``components/``. Everything that
 can be wrong with the inputs (config, rig, component JS, template, handlers) is
 checked before the first resource is registered, so a bad value never leaves a
 half-built stack behind. ``production: true`` adds the production profile (WAF,
-access logs, a customer-managed key, error alarms); off, none of it exists.
+access logs, a customer-managed key, X-Ray tracing, error alarms); off, none of it
+exists.
+
+Every resource uses the default AWS provider, which Pulumi configures from the
+stack's own ``aws:*`` settings (profile, assumed roles, allowed accounts, default
+tags, ...); the few that CloudFront needs in us-east-1 say so with their own
+``region``.
 """
 
 import pulumi
@@ -40,22 +46,13 @@ except FileNotFoundError as exc:
     raise pulumi.RunError(str(exc)) from exc
 
 # -- resources -----------------------------------------------------------------------
-# One explicit provider carries the region and the tags for every taggable resource.
-provider = aws.Provider("aws", region=settings.region, default_tags={"tags": settings.tags})
-in_region = pulumi.ResourceOptions(providers=[provider])
-account_id = aws.get_caller_identity_output(
-    opts=pulumi.InvokeOutputOptions(provider=provider)
-).account_id
+account_id = aws.get_caller_identity_output().account_id
 
-data_key = DataKey("data-key", opts=in_region) if settings.production else None
+data_key = DataKey("data-key") if settings.data_key else None
 kms_key_arn = data_key.key_arn if data_key else None
 hardening = None
 if settings.production:
     hardening = EdgeHardening(
-        # CloudFront's web ACL and its log delivery exist only in us-east-1.
-        us_east_1=aws.Provider(
-            "us-east-1", region="us-east-1", default_tags={"tags": settings.tags}
-        ),
         account_id=account_id,
         waf_rate_limit=settings.waf_rate_limit,
         access_log_retention_days=settings.access_log_retention_days,
@@ -67,11 +64,11 @@ cdn = SecureAssetCdn(
         component=component,
         force_destroy=settings.force_destroy,
         price_class=settings.price_class,
-        kms_key_arn=kms_key_arn,
+        kms_key=data_key.key if data_key else None,
         allowed_countries=settings.allowed_countries,
         hardening=hardening,
+        noncurrent_version_days=settings.noncurrent_version_days,
     ),
-    opts=in_region,
 )
 lambdas = AnnotationLambdas(
     "lambdas",
@@ -82,16 +79,18 @@ lambdas = AnnotationLambdas(
         log_retention_days=settings.log_retention_days,
         kms_key_arn=kms_key_arn,
         error_alarms=settings.production,
+        tracing=settings.production,
         alarm_actions=[settings.alarm_topic_arn] if settings.alarm_topic_arn else [],
     ),
-    opts=in_region,
 )
 template = WorkerTemplate(
     "worker-template",
     WorkerTemplateArgs(
-        bucket=cdn.bucket_name, component_url=cdn.component_url, source=template_source
+        bucket=cdn.bucket_name,
+        component_url=cdn.component_url,
+        source=template_source,
+        after=cdn.write_ready,
     ),
-    opts=in_region,
 )
 roles = GroundTruthRoles(
     "ground-truth",
@@ -103,7 +102,6 @@ roles = GroundTruthRoles(
         account_id=account_id,
         kms_key_arn=kms_key_arn,
     ),
-    opts=in_region,
 )
 if data_key:
     # Written last: it names roles whose own policies need the key's ARN first.
@@ -117,7 +115,8 @@ if data_key:
             execution_role_arn=roles.execution_role_arn,
             post_annotation_role_arn=lambdas.post_annotation_role_arn,
         ).apply(lambda v: policies.data_key_policy(**v)),
-        opts=in_region,
+        # Kept with the key (see DataKey): its grants still matter to what the key encrypted.
+        opts=pulumi.ResourceOptions(retain_on_delete=True),
     )
 
 # Optional (workteamName): a labeling team, in the account's workforce or a new one.
@@ -125,7 +124,6 @@ workforce = (
     LabelingWorkforce(
         "workforce",
         LabelingWorkforceArgs(team=settings.workteam, account_id=account_id),
-        opts=in_region,
     )
     if settings.workteam
     else None

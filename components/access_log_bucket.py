@@ -58,6 +58,7 @@ class AccessLogBucket(pulumi.ComponentResource):
             opts=child,
         )
         bucket, public_access = private.bucket, private.public_access
+        guarded = private.guard_options
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
@@ -72,7 +73,7 @@ class AccessLogBucket(pulumi.ComponentResource):
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
                 }
             ],
-            opts=child,
+            opts=guarded,
         )
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
@@ -87,7 +88,9 @@ class AccessLogBucket(pulumi.ComponentResource):
                     **v, s3_prefix=S3_ACCESS_LOG_PREFIX, cloudfront_prefix=CLOUDFRONT_LOG_PREFIX
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+            opts=pulumi.ResourceOptions.merge(
+                guarded, pulumi.ResourceOptions(depends_on=[public_access])
+            ),
         )
 
         self.bucket_name = bucket.bucket

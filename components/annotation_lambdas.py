@@ -4,7 +4,9 @@ Both run the ``handlers`` package from one reproducible archive
 (``components.lambda_archive``) that also carries the deployed rig; the
 functions find it through ``POSE_LABELING_RIG_FILE``. Each function owns its
 role and a log group the program creates, so retention is set from the first
-line logged and the roles need no ``logs:CreateLogGroup``.
+line logged and the roles need no ``logs:CreateLogGroup``. The log groups are
+named from a prefix with a suffix CloudWatch makes unique, so two stacks of the
+same name in one account and region do not collide.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class AnnotationLambdasArgs:
     kms_key_arn: pulumi.Input[str] | None = None
     #: Alarm on each function's Errors metric (production profile).
     error_alarms: bool = False
+    #: X-Ray active tracing of every invocation (production profile).
+    tracing: bool = False
     #: What the alarms notify (SNS topic ARNs); an alarm without actions still shows.
     alarm_actions: Sequence[pulumi.Input[str]] = ()
 
@@ -122,7 +126,7 @@ class AnnotationLambdas(pulumi.ComponentResource):
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{prefix}-logs",
-            name=f"/aws/lambda/{pulumi.get_project()}-{pulumi.get_stack()}-{prefix}",
+            name_prefix=f"/aws/lambda/{pulumi.get_project()}-{pulumi.get_stack()}-{prefix}-",
             retention_in_days=args.log_retention_days,
             opts=child,
         )
@@ -135,7 +139,7 @@ class AnnotationLambdas(pulumi.ComponentResource):
                 bucket_arn=args.bucket_arn if reads else None,
                 region=args.region if reads else None,
                 kms_key_arn=args.kms_key_arn if reads else None,
-            ).apply(lambda v: policies.lambda_role_policy(**v)),
+            ).apply(lambda v: policies.lambda_role_policy(**v, tracing=args.tracing)),
             opts=child,
         )
         function = aws.lambda_.Function(
@@ -151,6 +155,7 @@ class AnnotationLambdas(pulumi.ComponentResource):
             memory_size=hook.memory_size,
             environment={"variables": args.archive.environment},
             logging_config={"log_format": "Text", "log_group": log_group.name},
+            tracing_config={"mode": "Active"} if args.tracing else None,
             # Logging must be allowed before the first invocation can log.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )

@@ -55,7 +55,9 @@ class GroundTruthRoles(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-execution-role",
             description="Assumed by SageMaker Ground Truth to run pose-labeling jobs",
-            assume_role_policy=policies.assume_role_policy(policies.SAGEMAKER_SERVICE),
+            assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: policies.assume_role_policy(policies.SAGEMAKER_SERVICE, account)
+            ),
             opts=child,
         )
         aws.iam.RolePolicy(

@@ -52,16 +52,21 @@ def objects(bucket_arn: str, prefix: str) -> str:
 # -- trust policies ---------------------------------------------------------------
 
 
-def assume_role_policy(service: str) -> str:
-    """Trust policy letting one AWS service principal assume the role, and nothing else."""
-    return document(
-        {
-            "Sid": "TrustedService",
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-        }
-    )
+def assume_role_policy(service: str, source_account: str | None = None) -> str:
+    """Trust policy letting one AWS service principal assume the role, and nothing else.
+
+    With ``source_account``, only on behalf of that account (``aws:SourceAccount``):
+    the service cannot be made to use the role for another account's resources.
+    """
+    statement: Statement = {
+        "Sid": "TrustedService",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return document(statement)
 
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
@@ -256,6 +261,7 @@ def lambda_role_policy(
     bucket_arn: str | None = None,
     region: str | None = None,
     kms_key_arn: str | None = None,
+    tracing: bool = False,
 ) -> str:
     """Write to the function's own log group; with ``bucket_arn``, the post hook's S3 access.
 
@@ -299,6 +305,17 @@ def lambda_role_policy(
                     "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
                 }
             )
+    if tracing:
+        statements.append(
+            {
+                # X-Ray's write actions have no resource-level permissions: "*" is the
+                # only value IAM accepts (what AWSXRayDaemonWriteAccess grants, minus reads).
+                "Sid": "WriteTraces",
+                "Effect": "Allow",
+                "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                "Resource": "*",
+            }
+        )
     return document(*statements)
 
 
@@ -391,3 +408,295 @@ def data_key_policy(
             "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
         },
     )
+
+
+# -- the deployer: whoever runs `pulumi up` and `pulumi destroy` -----------------------
+
+#: Pulumi names each resource after its logical name plus a random suffix; the
+#: deployer's grants follow those names (components/*.py), for any account and region.
+_STACK_BUCKETS = ("assets-bucket-*", "assets-logs-bucket-*")
+
+
+def _arn(partition: str, service: str, resource: str, region: str = "*") -> str:
+    return f"arn:{partition}:{service}:{region}:*:{resource}"
+
+
+def deployer_policy(*, production: bool, partition: str = "aws") -> str:
+    """What ``pulumi up`` and ``pulumi destroy`` need, for a default or a production stack.
+
+    Written to ``policy/deployer-policy*.json`` for people to attach; the IAM lint
+    checks it like every other document here. Each grant names the stack's
+    resources by their name patterns; ``"*"`` is left only for actions that have
+    no resource-level permissions (creating an origin access control or a KMS key,
+    listing log groups or aliases).
+    """
+    buckets = [f"arn:{partition}:s3:::{b}" for b in _STACK_BUCKETS]
+    statements: list[Statement] = [
+        {
+            "Sid": "ManageStackBuckets",
+            "Effect": "Allow",
+            "Action": [
+                "s3:CreateBucket",
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:GetAccelerateConfiguration",
+                "s3:GetBucketAcl",
+                "s3:GetBucketCORS",
+                "s3:GetBucketLocation",
+                "s3:GetBucketLogging",
+                "s3:GetBucketObjectLockConfiguration",
+                "s3:GetBucketOwnershipControls",
+                "s3:GetBucketPolicy",
+                "s3:GetBucketPublicAccessBlock",
+                "s3:GetBucketRequestPayment",
+                "s3:GetBucketTagging",
+                "s3:GetBucketVersioning",
+                "s3:GetBucketWebsite",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetReplicationConfiguration",
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+                "s3:PutBucketCORS",
+                "s3:PutBucketLogging",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+            ],
+            "Resource": buckets,
+        },
+        {
+            # The template and the component JS; with forceDestroy, every version.
+            "Sid": "ManageStackObjects",
+            "Effect": "Allow",
+            "Action": [
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "s3:GetObject",
+                "s3:GetObjectTagging",
+                "s3:PutObject",
+                "s3:PutObjectTagging",
+            ],
+            "Resource": [f"{b}/*" for b in buckets],
+        },
+        {
+            "Sid": "ManageComponentCdn",
+            "Effect": "Allow",
+            "Action": [
+                "cloudfront:CreateDistribution",
+                "cloudfront:CreateResponseHeadersPolicy",
+                "cloudfront:DeleteDistribution",
+                "cloudfront:DeleteOriginAccessControl",
+                "cloudfront:DeleteResponseHeadersPolicy",
+                "cloudfront:GetDistribution",
+                "cloudfront:GetDistributionConfig",
+                "cloudfront:GetOriginAccessControl",
+                "cloudfront:GetResponseHeadersPolicy",
+                "cloudfront:ListTagsForResource",
+                "cloudfront:TagResource",
+                "cloudfront:UntagResource",
+                "cloudfront:UpdateDistribution",
+                "cloudfront:UpdateOriginAccessControl",
+                "cloudfront:UpdateResponseHeadersPolicy",
+            ],
+            "Resource": [
+                f"arn:{partition}:cloudfront::*:distribution/*",
+                f"arn:{partition}:cloudfront::*:origin-access-control/*",
+                f"arn:{partition}:cloudfront::*:response-headers-policy/*",
+            ],
+        },
+        {
+            "Sid": "ManageStackRoles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+                "iam:ListRolePolicies",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRoleDescription",
+            ],
+            "Resource": [
+                f"arn:{partition}:iam::*:role/ground-truth-execution-role-*",
+                f"arn:{partition}:iam::*:role/lambdas-*-annotation-role-*",
+            ],
+        },
+        {
+            "Sid": "ManageJobLauncherPolicy",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ],
+            "Resource": f"arn:{partition}:iam::*:policy/ground-truth-job-launcher-*",
+        },
+        {
+            "Sid": "PassLambdaRolesToLambda",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": f"arn:{partition}:iam::*:role/lambdas-*-annotation-role-*",
+            "Condition": {"StringEquals": {"iam:PassedToService": LAMBDA_SERVICE}},
+        },
+        {
+            "Sid": "ManageAnnotationLambdas",
+            "Effect": "Allow",
+            "Action": [
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetRuntimeManagementConfig",
+                "lambda:ListTags",
+                "lambda:ListVersionsByFunction",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ],
+            "Resource": _arn(partition, "lambda", "function:lambdas-*-annotation-*"),
+        },
+        {
+            "Sid": "ManageLambdaLogGroups",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:ListTagsForResource",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            "Resource": _arn(partition, "logs", "log-group:/aws/lambda/pose-labeling-*"),
+        },
+    ]
+    # Actions that have no resource to name: "*" is the only value IAM accepts.
+    unscoped = ["cloudfront:CreateOriginAccessControl", "logs:DescribeLogGroups"]
+    if production:
+        statements += _production_deployer_statements(partition)
+        unscoped += ["kms:CreateKey", "kms:ListAliases"]
+    statements.append(
+        {
+            "Sid": "ActionsWithoutResourceLevelPermissions",
+            "Effect": "Allow",
+            "Action": sorted(unscoped),
+            "Resource": "*",
+        }
+    )
+    return document(*statements)
+
+
+def _production_deployer_statements(partition: str) -> list[Statement]:
+    """WAF, the data key, alarms and CloudFront's log delivery (``production: true``)."""
+    edge = "us-east-1"
+    return [
+        {
+            "Sid": "ManageEdgeWebAcl",
+            "Effect": "Allow",
+            "Action": [
+                "wafv2:CreateWebACL",
+                "wafv2:DeleteWebACL",
+                "wafv2:GetWebACL",
+                "wafv2:ListTagsForResource",
+                "wafv2:TagResource",
+                "wafv2:UntagResource",
+                "wafv2:UpdateWebACL",
+            ],
+            "Resource": [
+                _arn(partition, "wafv2", "global/webacl/assets-waf-*/*", edge),
+                _arn(partition, "wafv2", "global/managedruleset/*/*", edge),
+            ],
+        },
+        {
+            # No ScheduleKeyDeletion: Pulumi never deletes the key (docs/teardown.md).
+            "Sid": "ManageDataKey",
+            "Effect": "Allow",
+            "Action": [
+                "kms:CreateAlias",
+                "kms:DeleteAlias",
+                "kms:DescribeKey",
+                "kms:EnableKeyRotation",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:ListResourceTags",
+                "kms:PutKeyPolicy",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:UpdateAlias",
+                "kms:UpdateKeyDescription",
+            ],
+            "Resource": [
+                _arn(partition, "kms", "key/*"),
+                _arn(partition, "kms", "alias/pose-labeling-*"),
+            ],
+        },
+        {
+            # The worker template is written into the bucket under the data key.
+            "Sid": "WriteTemplateUnderDataKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": _arn(partition, "kms", "key/*"),
+            "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
+        },
+        {
+            "Sid": "ManageErrorAlarms",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:ListTagsForResource",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            "Resource": _arn(partition, "cloudwatch", "alarm:lambdas-*"),
+        },
+        {
+            "Sid": "DeliverCdnAccessLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateDelivery",
+                "logs:DeleteDelivery",
+                "logs:DeleteDeliveryDestination",
+                "logs:DeleteDeliverySource",
+                "logs:GetDelivery",
+                "logs:GetDeliveryDestination",
+                "logs:GetDeliverySource",
+                "logs:ListTagsForResource",
+                "logs:PutDeliveryDestination",
+                "logs:PutDeliverySource",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            "Resource": [
+                _arn(partition, "logs", "delivery-source:assets-cdn-log-source-*", edge),
+                _arn(partition, "logs", "delivery-destination:assets-cdn-log-destination-*", edge),
+                _arn(partition, "logs", "delivery:*", edge),
+            ],
+        },
+        {
+            # What lets CloudWatch Logs deliver this distribution's standard logs.
+            "Sid": "AllowCdnLogDelivery",
+            "Effect": "Allow",
+            "Action": "cloudfront:AllowVendedLogDeliveryForResource",
+            "Resource": f"arn:{partition}:cloudfront::*:distribution/*",
+        },
+    ]

@@ -6,6 +6,10 @@ versioning, TLS-only. CloudFront reaches it through Origin Access Control, and
 the bucket policy lets this one distribution read one key: the labeling
 component's JS. Every other key answers 403 through the CDN.
 
+Both objects (the JS here, the worker template beside it) are written only after
+every guard of the bucket is in place, and the template only after the JS and
+the bucket policy that lets CloudFront read it: ``write_ready``.
+
 The JS is uploaded under a content-hashed key. A new build is a new URL, which
 the worker template (rendered in the same ``pulumi up``) points to, so workers
 get it at once without a CloudFront invalidation, and the file can be cached for
@@ -30,7 +34,7 @@ from components.access_log_bucket import (
     AccessLogBucket,
     AccessLogBucketArgs,
 )
-from components.edge_firewall import edge_web_acl
+from components.edge_firewall import CLOUDFRONT_REGION, edge_web_acl
 from components.private_bucket import private_bucket
 from components.s3_layout import component_key
 
@@ -72,8 +76,6 @@ class ComponentBundle:
 class EdgeHardening:
     """The production profile's additions: a web ACL, and access logs for CDN and bucket."""
 
-    #: A provider in us-east-1: CloudFront's web ACL and log delivery must live there.
-    us_east_1: aws.Provider
     #: The account, for the log bucket policy's ``aws:SourceAccount`` conditions.
     account_id: pulumi.Input[str]
     #: Requests per client IP per 5 minutes before the web ACL blocks that IP.
@@ -91,11 +93,14 @@ class SecureAssetCdnArgs:
     #: CloudFront price class: which edge locations serve the JS.
     price_class: pulumi.Input[str]
     #: Customer-managed KMS key for the bucket's default encryption; SSE-S3 when None.
-    kms_key_arn: pulumi.Input[str] | None = None
+    #: The bucket depends on it, so ``pulumi destroy`` never lets the key go first.
+    kms_key: aws.kms.Key | None = None
     #: ISO country codes allowed to fetch the JS; everywhere when empty.
     allowed_countries: Sequence[str] = ()
     #: WAF and access logs (production profile); none when None.
     hardening: EdgeHardening | None = None
+    #: Days an overwritten or deleted version is kept; 0 keeps every version.
+    noncurrent_version_days: int = 0
 
 
 class SecureAssetCdn(pulumi.ComponentResource):
@@ -106,6 +111,8 @@ class SecureAssetCdn(pulumi.ComponentResource):
     distribution_arn: pulumi.Output[str]
     cdn_domain_name: pulumi.Output[str]
     component_url: pulumi.Output[str]
+    #: What the worker template must wait for: the bucket's guards, its policy and the JS.
+    write_ready: list[pulumi.Resource]
 
     def __init__(
         self, name: str, args: SecureAssetCdnArgs, opts: pulumi.ResourceOptions | None = None
@@ -116,10 +123,12 @@ class SecureAssetCdn(pulumi.ComponentResource):
         private = private_bucket(
             name,
             force_destroy=args.force_destroy,
-            encryption_rule=_encryption_rule(args.kms_key_arn),
+            encryption_rule=_encryption_rule(args.kms_key.arn if args.kms_key else None),
             opts=child,
+            after=args.kms_key,
         )
         bucket, public_access = private.bucket, private.public_access
+        guarded = private.guard_options
         # Ground Truth needs this rule on the image bucket when jobs are created
         # through the API (only the console adds it), or image tasks fail to load.
         aws.s3.BucketCorsConfiguration(
@@ -132,21 +141,13 @@ class SecureAssetCdn(pulumi.ComponentResource):
                     "expose_headers": ["Access-Control-Allow-Origin"],
                 }
             ],
-            opts=child,
+            opts=guarded,
         )
-        # Failed multi-part uploads are billed invisibly until aborted.
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
-            rules=[
-                {
-                    "id": "abort-incomplete-uploads",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=child,
+            rules=_lifecycle_rules(args.noncurrent_version_days),
+            opts=guarded,
         )
 
         origin_access = aws.cloudfront.OriginAccessControl(
@@ -183,9 +184,7 @@ class SecureAssetCdn(pulumi.ComponentResource):
         web_acl = None
         if args.hardening:
             web_acl = edge_web_acl(
-                f"{name}-waf",
-                rate_limit=args.hardening.waf_rate_limit,
-                opts=pulumi.ResourceOptions(parent=self, provider=args.hardening.us_east_1),
+                f"{name}-waf", rate_limit=args.hardening.waf_rate_limit, opts=child
             )
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
@@ -216,16 +215,21 @@ class SecureAssetCdn(pulumi.ComponentResource):
             opts=child,
         )
         key = args.component.key
-        aws.s3.BucketPolicy(
+        bucket_policy = aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=bucket.id,
             policy=pulumi.Output.all(bucket=bucket.arn, cdn=distribution.arn).apply(
                 lambda v: policies.asset_bucket_policy(v["bucket"], key, v["cdn"])
             ),
             # S3 rejects policy writes while the public-access block is being applied.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+            opts=pulumi.ResourceOptions.merge(
+                guarded, pulumi.ResourceOptions(depends_on=[public_access])
+            ),
         )
-        aws.s3.BucketObjectv2(
+        # Written once the bucket is guarded: encrypted with the stack's key, versioned,
+        # TLS only. Everything else written here (the template) also waits for it.
+        bucket_ready = [*private.guards, bucket_policy]
+        component_object = aws.s3.BucketObjectv2(
             f"{name}-component",
             bucket=bucket.id,
             key=key,
@@ -235,12 +239,15 @@ class SecureAssetCdn(pulumi.ComponentResource):
             # The JS is public through CloudFront anyway; SSE-S3 spares CloudFront a
             # KMS grant when the bucket's default key is customer-managed.
             server_side_encryption="AES256",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=bucket_ready),
         )
+        self.write_ready = [*bucket_ready, component_object]
 
         self.access_log_bucket_name = None
         if args.hardening:
-            logs = self._access_logs(name, args.hardening, args.force_destroy, bucket, distribution)
+            logs = self._access_logs(
+                name, args.hardening, args.force_destroy, bucket, guarded, distribution
+            )
             self.access_log_bucket_name = logs.bucket_name
 
         self.bucket_name = bucket.bucket
@@ -264,6 +271,7 @@ class SecureAssetCdn(pulumi.ComponentResource):
         hardening: EdgeHardening,
         force_destroy: bool,
         bucket: aws.s3.Bucket,
+        guarded: pulumi.ResourceOptions,
         distribution: aws.cloudfront.Distribution,
     ) -> AccessLogBucket:
         """CloudFront standard logs (v2) and S3 server access logs, into a log bucket.
@@ -271,12 +279,14 @@ class SecureAssetCdn(pulumi.ComponentResource):
         Standard logging v2 goes through CloudWatch's log delivery, which writes to
         a bucket with ACLs disabled; the legacy logs would need ACLs turned back on.
         """
-        edge = pulumi.ResourceOptions(parent=self, provider=hardening.us_east_1)
+        child = pulumi.ResourceOptions(parent=self)
         source = aws.cloudwatch.LogDeliverySource(
             f"{name}-cdn-log-source",
+            # CloudFront's log delivery lives in us-east-1, like the distribution's ACL.
+            region=CLOUDFRONT_REGION,
             log_type="ACCESS_LOGS",
             resource_arn=distribution.arn,
-            opts=edge,
+            opts=child,
         )
         logs = AccessLogBucket(
             f"{name}-logs",
@@ -291,32 +301,59 @@ class SecureAssetCdn(pulumi.ComponentResource):
         )
         destination = aws.cloudwatch.LogDeliveryDestination(
             f"{name}-cdn-log-destination",
+            region=CLOUDFRONT_REGION,
             output_format="w3c",
             delivery_destination_configuration={
                 "destination_resource_arn": pulumi.Output.concat(
                     logs.bucket_arn, "/", CLOUDFRONT_LOG_PREFIX.rstrip("/")
                 )
             },
-            opts=edge,
+            opts=child,
         )
         # Both wait for the log bucket's policy: otherwise the services would try to
         # write a bucket policy of their own.
         aws.cloudwatch.LogDelivery(
             f"{name}-cdn-log-delivery",
+            region=CLOUDFRONT_REGION,
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
-            opts=pulumi.ResourceOptions.merge(
-                edge, pulumi.ResourceOptions(depends_on=[logs.policy])
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]),
         )
+        # An audit guard of the data bucket: protected and deleted with it, like the others.
         aws.s3.BucketLogging(
             f"{name}-access-logging",
             bucket=bucket.id,
             target_bucket=logs.bucket_name,
             target_prefix=S3_ACCESS_LOG_PREFIX,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]),
+            opts=pulumi.ResourceOptions.merge(
+                guarded, pulumi.ResourceOptions(depends_on=[logs.policy])
+            ),
         )
         return logs
+
+
+def _lifecycle_rules(
+    noncurrent_version_days: int,
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
+    # Failed multi-part uploads are billed invisibly until aborted.
+    rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+        {
+            "id": "abort-incomplete-uploads",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+        }
+    ]
+    if noncurrent_version_days:
+        rules.append(
+            {
+                "id": "expire-noncurrent-versions",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "noncurrent_version_expiration": {"noncurrent_days": noncurrent_version_days},
+            }
+        )
+    return rules
 
 
 def _geo_restriction(

@@ -3,11 +3,17 @@
 Defaults live in ``Pulumi.yaml`` only (the CLI applies them), so every key is
 read with ``require*`` here. A bad value stops ``pulumi up`` before any resource
 is registered, with a message naming the key, the problem and the choices.
+
+Two ``aws:`` settings are checked here too, because AWS would reject them only
+after part of the stack exists: ``aws:region`` must be set, and the tags in
+``aws:defaultTags`` (which the AWS provider puts on every taggable resource)
+must be tags every service accepts.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,9 +30,12 @@ LOG_RETENTION_DAYS = (
 )
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 _COUNTRY = re.compile(r"[A-Z]{2}")
-_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
-#: AWS tag limits: keys 1-128 characters, values 0-256, no ``aws:`` prefix.
-_TAG = re.compile(r"(?P<key>[^=]{1,128})=(?P<value>.{0,256})", re.DOTALL)
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}")
+#: S3 objects take at most 10 tags, and the provider's default tags reach the objects.
+MAX_TAGS = 10
+#: What AWS allows in tag keys and values besides letters, spaces and digits
+#: (``[\p{L}\p{Z}\p{N}_.:/=+\-@]``); a tag outside it fails after some resources exist.
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
 
 class SettingsError(pulumi.RunError):
@@ -39,11 +48,16 @@ class StackSettings:
     rig: Rig
     instructions: str
     log_retention_days: int
+    #: Days an overwritten or deleted version is kept before S3 expires it; 0 keeps it.
+    noncurrent_version_days: int
     force_destroy: bool
+    #: ``aws:defaultTags``, checked; the AWS provider applies them itself.
     tags: Mapping[str, str]
     price_class: str
     allowed_countries: tuple[str, ...]
     production: bool
+    #: The stack has its customer-managed KMS key (``dataKey``); always equal to ``production``.
+    data_key: bool
     access_log_retention_days: int
     waf_rate_limit: int
     alarm_topic_arn: str | None
@@ -60,6 +74,7 @@ class StackSettings:
                 "aws:region is not set: run `pulumi config set aws:region <region>`"
                 " (a region where SageMaker Ground Truth is available, e.g. us-east-1)"
             )
+        production = config.require_bool("production")
         return cls(
             region=region,
             rig=_rig(name, config.require("rig")),
@@ -67,16 +82,20 @@ class StackSettings:
             log_retention_days=_one_of(
                 name, "logRetentionDays", config.require_int("logRetentionDays"), LOG_RETENTION_DAYS
             ),
+            noncurrent_version_days=_at_least(
+                name, "noncurrentVersionDays", config.require_int("noncurrentVersionDays"), 0
+            ),
             force_destroy=config.require_bool("forceDestroy"),
-            tags=_tags(name, config.require_object("tags")),
+            tags=_default_tags(pulumi.Config("aws").get_object("defaultTags")),
             price_class=_one_of(name, "priceClass", config.require("priceClass"), PRICE_CLASSES),
             allowed_countries=_countries(name, config.require_object("allowedCountries")),
-            production=config.require_bool("production"),
+            production=production,
+            data_key=_data_key(name, production, config.require_bool("dataKey")),
             access_log_retention_days=_at_least(
                 name, "accessLogRetentionDays", config.require_int("accessLogRetentionDays"), 1
             ),
             waf_rate_limit=_at_least(name, "wafRateLimit", config.require_int("wafRateLimit"), 10),
-            alarm_topic_arn=_topic(name, config.require("alarmTopicArn")),
+            alarm_topic_arn=_topic(name, config.require("alarmTopicArn"), region),
             workteam=_workteam(name, config, region),
         )
 
@@ -95,24 +114,61 @@ def _one_of(namespace: str, key: str, value: Any, choices: tuple[Any, ...]) -> A
     return value
 
 
-def _tags(namespace: str, value: Any) -> dict[str, str]:
-    """``["key=value", ...]`` (Pulumi.yaml config has no map type) into a dict."""
-    if not isinstance(value, list):
+def _default_tags(value: Any) -> dict[str, str]:
+    """``aws:defaultTags`` (``{"tags": {key: value}}``), checked against AWS's tag rules."""
+    if value is None:
+        return {}
+    tags = value.get("tags", {}) if isinstance(value, dict) else None
+    if not isinstance(tags, dict) or set(value) - {"tags"}:
         raise SettingsError(
-            f'{namespace}:tags: expected a list like ["team=vision"], got {value!r}'
+            'aws:defaultTags: expected {"tags": {"<key>": "<value>", ...}}, got'
+            f" {value!r}; set one with `pulumi config set --path aws:defaultTags.tags.team vision`"
         )
-    tags: dict[str, str] = {}
-    for i, item in enumerate(value):
-        match = _TAG.fullmatch(item) if isinstance(item, str) else None
-        if not match or match["key"].strip() != match["key"] or match["key"].startswith("aws:"):
+    if len(tags) > MAX_TAGS:
+        raise SettingsError(
+            f"aws:defaultTags.tags: {len(tags)} tags; S3 objects take at most {MAX_TAGS}"
+        )
+    for key, text in tags.items():
+        where = f"aws:defaultTags.tags.{key}"
+        if not isinstance(text, str):
+            raise SettingsError(f"{where}: expected a string value, got {text!r}")
+        if not 1 <= len(key) <= 128 or len(text) > 256:
+            raise SettingsError(f"{where}: keys take 1-128 characters and values up to 256")
+        if key.lower().startswith("aws:"):
+            raise SettingsError(f"{where}: the aws: prefix is reserved for AWS, in any case")
+        bad = sorted({c for c in key + text if not _tag_character(c)})
+        if bad:
             raise SettingsError(
-                f"{namespace}:tags[{i}]: expected key=value (key 1-128 characters without"
-                f" surrounding spaces or an aws: prefix, value up to 256), got {item!r}"
+                f"{where}: {''.join(bad)!r} cannot be in a tag; use letters, digits, spaces"
+                " and _ . : / = + - @"
             )
-        if match["key"] in tags:
-            raise SettingsError(f"{namespace}:tags[{i}]: duplicate key {match['key']!r}")
-        tags[match["key"]] = match["value"]
-    return tags
+    return dict(tags)
+
+
+def _tag_character(c: str) -> bool:
+    return c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LNZ"
+
+
+def _data_key(namespace: str, production: bool, data_key: bool) -> bool:
+    """``dataKey`` must follow ``production``, so the key is never dropped by a side effect.
+
+    The program cannot see whether an earlier ``pulumi up`` ran in production, so
+    the key's existence is recorded in the stack's own config: turning either
+    setting on or off without the other stops here, saying what to do.
+    """
+    if production and not data_key:
+        raise SettingsError(
+            f"{namespace}:production: true encrypts the bucket with a customer-managed KMS key"
+            " that must stay while anything is encrypted with it; confirm with"
+            " `pulumi config set dataKey true`"
+        )
+    if data_key and not production:
+        raise SettingsError(
+            f"{namespace}:production: false would take the KMS key out of the stack while the"
+            " labels written in production are encrypted with it; keep production on, or see"
+            " docs/teardown.md (leaving production) and then `pulumi config set dataKey false`"
+        )
+    return data_key
 
 
 def _at_least(namespace: str, key: str, value: int, minimum: int) -> int:
@@ -136,11 +192,17 @@ def _countries(namespace: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _topic(namespace: str, value: str) -> str | None:
+def _topic(namespace: str, value: str, region: str) -> str | None:
     if not value:
         return None
-    if not _TOPIC_ARN.fullmatch(value):
+    match = _TOPIC_ARN.fullmatch(value)
+    if not match:
         raise SettingsError(f"{namespace}:alarmTopicArn: {value!r} is not an SNS topic ARN")
+    if match["region"] != region:
+        raise SettingsError(
+            f"{namespace}:alarmTopicArn: the topic is in {match['region']}, but CloudWatch alarms"
+            f" notify topics in their own region only ({region}); use a topic in {region}"
+        )
     return value
 
 

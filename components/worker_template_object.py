@@ -8,6 +8,7 @@ registered, and uploads the result where jobs' ``UiTemplateS3Uri`` points. The
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,9 @@ class WorkerTemplateArgs:
     component_url: pulumi.Input[str]
     #: The template, rig and instructions (``WorkerTemplateSource.read``).
     source: WorkerTemplateSource
+    #: Written only after these: the bucket's guards (so it is stored with the stack's
+    #: key, versioned), its policy and the component JS the template points to.
+    after: Sequence[pulumi.Resource] = ()
 
 
 class WorkerTemplate(pulumi.ComponentResource):
@@ -76,7 +80,7 @@ class WorkerTemplate(pulumi.ComponentResource):
             key=TEMPLATE_KEY,
             content=pulumi.Output.from_input(args.component_url).apply(args.source.render),
             content_type="text/html; charset=utf-8",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
         )
         self.key = template.key
         self.s3_uri = pulumi.Output.concat("s3://", template.bucket, "/", template.key)

@@ -17,6 +17,7 @@ from pulumi_policy import (
 from . import types
 from .documents import Report, allows, as_list, document, get
 from .graph import of_type, referenced, referencing
+from .iam import ACTIONS_WITHOUT_RESOURCE_TYPES
 
 #: Python runtimes without an announced end of support; review when AWS announces one
 #: (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
@@ -73,6 +74,9 @@ def validate_function_roles(args: StackValidationArgs, report: Report) -> None:
         for role in referenced(function, "role", types.ROLE):
             for name, doc in _role_documents(resources, role):
                 for sid, statement in allows(doc):
+                    # Actions without resource-level permissions (X-Ray's) can only name "*".
+                    if set(as_list(statement.get("Action"))) <= ACTIONS_WITHOUT_RESOURCE_TYPES:
+                        continue
                     if "*" in as_list(statement.get("Resource")) or "NotResource" in statement:
                         report(
                             f"{name}: {sid} gives {function.name} access to every resource ('*')",
@@ -126,7 +130,8 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="lambda-role-no-wildcard-resource",
-        description="A function's role grants nothing on '*' and has no managed policies.",
+        description="A function's role grants nothing on '*' (but actions that have no"
+        " resource-level permissions) and has no managed policies.",
         validate=validate_function_roles,
     ),
 ]

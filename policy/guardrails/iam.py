@@ -21,7 +21,12 @@ from .documents import Report, allows, as_list, document, get, principals, state
 #: Actions with no resource-level permissions (Service Authorization Reference): IAM
 #: only accepts ``"Resource": "*"`` for them. Everything else must name its resource.
 ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(
-    {"cloudwatch:PutMetricData", "sagemaker:ListLabelingJobs"}
+    {
+        "cloudwatch:PutMetricData",
+        "sagemaker:ListLabelingJobs",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
 )
 TRUSTED_SERVICES = ("sagemaker.amazonaws.com", "lambda.amazonaws.com")
 AWS_MANAGED_POLICY = ":iam::aws:policy/"

@@ -24,9 +24,11 @@ def default_stack() -> harness.StackRun:
 
 
 ALARM_TOPIC = f"arn:aws:sns:{harness.REGION}:{harness.ACCOUNT}:pose-labeling-alarms"
+#: Production as a user turns it on: the profile, its key confirmed, alarms to a topic.
+PRODUCTION_CONFIG = harness.stack_config(production=True, dataKey=True, alarmTopicArn=ALARM_TOPIC)
 
 
 @pytest.fixture(scope="session")
 def production_stack() -> harness.StackRun:
     """The whole program with the production profile on and alarms wired to a topic."""
-    return harness.run_main(harness.stack_config(production=True, alarmTopicArn=ALARM_TOPIC))
+    return harness.run_main(PRODUCTION_CONFIG)

@@ -3,8 +3,9 @@
 ``run(program, config)`` executes a program (``__main__.py`` or a few component
 constructions) with Pulumi's mock monitor and returns a ``StackRun``: every
 resource's type, name, inputs (camelCase, as the engine and policy packs see
-them), computed outputs, parent, provider and property dependencies, plus the
-stack's exports. Outputs are deterministic functions of the logical names, so
+them), computed outputs, parent, provider, property dependencies and the options
+that decide what ``pulumi destroy`` does (``protect``, ``retainOnDelete``,
+``deletedWith``), plus the stack's exports and the invokes it made. Outputs are deterministic functions of the logical names, so
 two runs of an unchanged program can be compared value for value.
 """
 
@@ -49,12 +50,18 @@ class Recorded:
     property_dependencies: dict[str, list[str]]
     #: The ``ignore_changes`` option, in the engine's (camelCase) property names.
     ignore_changes: list[str] = field(default_factory=list)
+    protect: bool = False
+    retain_on_delete: bool = False
+    #: URN of the resource whose deletion makes this one's delete a no-op, or "".
+    deleted_with: str = ""
 
 
 @dataclass
 class StackRun:
     resources: list[Recorded]
     exports: dict[str, Any] = field(default_factory=dict)
+    #: (token, provider reference) of every invoke the program made.
+    invokes: list[tuple[str, str]] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Recorded]:
         return [r for r in self.resources if r.type == type_]
@@ -72,6 +79,10 @@ class StackRun:
         found = [r for r in self.resources if r.name == name]
         assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
         return found[0]
+
+    def find(self, name: str) -> Recorded | None:
+        """The resource named ``name``, or None when the stack has none."""
+        return next((r for r in self.resources if r.name == name), None)
 
     def by_urn(self, urn: str) -> Recorded:
         return next(r for r in self.resources if r.urn == urn)
@@ -148,7 +159,7 @@ def computed_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> tuple[
         out |= {"name": function, "arn": arn}
         return function, out
     if type_ == "aws:cloudwatch/logGroup:LogGroup":
-        group = inputs.get("name") or f"{name}-{pid}"
+        group = inputs.get("name") or f"{inputs.get('namePrefix', f'{name}-')}{pid}"
         out |= {"name": group, "arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"}
         return group, out
     if type_ == "aws:kms/key:Key":
@@ -169,6 +180,10 @@ def computed_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> tuple[
         resource = kind.get(type_.rsplit(":", 1)[1], "delivery")
         out |= {"name": delivery, "arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:{resource}:{delivery}"}
         return delivery, out
+    if type_ == "aws:kms/alias:Alias":
+        alias = inputs.get("name") or f"{inputs['namePrefix']}{pid}"
+        out |= {"name": alias, "arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:{alias}"}
+        return alias, out
     if type_ == "aws:s3/bucketObjectv2:BucketObjectv2":
         return str(inputs["key"]), out
     if type_ == "aws:cognito/userPool:UserPool":
@@ -200,6 +215,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self.outputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.invokes: list[tuple[str, str]] = []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
@@ -210,6 +226,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return physical_id, outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        self.invokes.append((args.token, args.provider))
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT,
@@ -249,20 +266,26 @@ class RecordingMonitor(MockMonitor):
                     k: list(v.urns) for k, v in request.propertyDependencies.items()
                 },
                 ignore_changes=list(request.ignoreChanges),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                deleted_with=request.deletedWith,
             )
         )
         return response
 
 
 def project_defaults() -> dict[str, str]:
-    """Pulumi.yaml's config defaults, encoded the way the CLI hands config to a program."""
+    """Pulumi.yaml's config, encoded the way the CLI hands config to a program.
+
+    Project keys declare a ``default``; other namespaces' keys (``aws:defaultTags``)
+    give a ``value``.
+    """
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
-    return {
-        f"{PROJECT}:{key}": decl["default"]
-        if isinstance(decl["default"], str)
-        else json.dumps(decl["default"])
-        for key, decl in project["config"].items()
-    }
+    config: dict[str, str] = {}
+    for key, decl in project["config"].items():
+        full, value = (key, decl["value"]) if ":" in key else (f"{PROJECT}:{key}", decl["default"])
+        config[full] = value if isinstance(value, str) else json.dumps(value)
+    return config
 
 
 def stack_config(**overrides: Any) -> dict[str, str]:
@@ -296,7 +319,7 @@ def run(program: Callable[[], object], config: Mapping[str, str] | None = None) 
         return pulumi.Output.all(**outputs).apply(exports.update)
 
     body()
-    return StackRun(monitor.records, exports)
+    return StackRun(monitor.records, exports, mocks.invokes)
 
 
 def run_main(config: Mapping[str, str] | None = None) -> StackRun:

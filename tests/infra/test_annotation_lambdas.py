@@ -82,7 +82,17 @@ def test_function_logs_to_a_group_the_program_creates_with_retention(
     function = lambdas.one(FUNCTION, f"lambdas-{kind}").inputs
     assert group.inputs["retentionInDays"] == 14, group.name
     assert function["loggingConfig"]["logGroup"] == group.outputs["name"], f"lambdas-{kind}"
-    assert group.outputs["name"] == f"/aws/lambda/pose-labeling-test-lambdas-{kind}"
+    assert group.outputs["name"].startswith(f"/aws/lambda/pose-labeling-test-lambdas-{kind}-")
+
+
+@pytest.mark.parametrize("kind", ["pre-annotation", "post-annotation"])
+def test_log_group_name_is_unique_so_stacks_of_one_name_do_not_collide(
+    lambdas: harness.StackRun, kind: str
+) -> None:
+    """A fixed /aws/lambda/<project>-<stack>-... name failed for a second `dev` stack."""
+    group = lambdas.one("aws:cloudwatch/logGroup:LogGroup", f"lambdas-{kind}-logs").inputs
+    assert "name" not in group
+    assert group["namePrefix"] == f"/aws/lambda/pose-labeling-test-lambdas-{kind}-"
 
 
 @pytest.mark.parametrize("kind", ["pre-annotation", "post-annotation"])

@@ -58,6 +58,15 @@ def test_execution_role_is_trusted_by_sagemaker_only(roles: harness.StackRun) ->
     assert trust["Action"] == "sts:AssumeRole" and trust["Effect"] == "Allow", role.name
 
 
+def test_execution_role_is_assumed_only_on_behalf_of_this_account(
+    roles: harness.StackRun,
+) -> None:
+    """Confused-deputy guard: SageMaker may use the role for this account's jobs only."""
+    role = roles.one("aws:iam/role:Role", "ground-truth-execution-role")
+    (trust,) = statements(role.inputs["assumeRolePolicy"])
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": harness.ACCOUNT}}
+
+
 def test_execution_policy_is_attached_to_the_execution_role(roles: harness.StackRun) -> None:
     role = roles.one("aws:iam/role:Role", "ground-truth-execution-role")
     policy = roles.one("aws:iam/rolePolicy:RolePolicy", "ground-truth-execution-policy")

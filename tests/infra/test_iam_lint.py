@@ -1,4 +1,4 @@
-"""Every policy document the stack produces, checked with parliament and for privilege.
+"""Every policy document the stack produces, and the deployer's, checked with parliament.
 
 parliament (duo-labs) lints identity policies: unknown actions, resources that
 do not fit an action, risky permissions. Each accepted finding is listed here
@@ -8,12 +8,17 @@ parliament does not model; the policy pack's rules check those.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from parliament import analyze_policy_string
 
+from components.policies import deployer_policy
 from components.s3_layout import TEMPLATE_KEY
 from tests.infra import harness
-from tests.infra.iam import allows, as_list, statements
+from tests.infra.deployer_policy_files import FILES, rendered
+from tests.infra.iam import actions, allows, as_list, statements
 
 #: (resource, parliament issue) pairs we accept, and why.
 ACCEPTED = {
@@ -90,3 +95,95 @@ def test_execution_role_privileges_are_exactly_the_job_needs(stack: harness.Stac
     ):
         for resource in (bucket, f"{bucket}/labeling_jobs/output/j/x", *functions):
             assert not allows(policy, action, resource), (action, resource)
+
+
+# -- the deployer policies people attach (policy/deployer-policy*.json) -----------------
+
+#: Managing IAM and bucket policies is what deploying this stack is; every grant names
+#: the stack's own roles, policy and buckets by their name patterns.
+DEPLOYER_ACCEPTED = {
+    "PERMISSIONS_MANAGEMENT_ACTIONS",
+    # The job launcher policy is the stack's own managed policy: `pulumi up` versions it.
+    "PRIVILEGE_ESCALATION:CreateNewPolicyVersion",
+    # Deploying the Lambdas means updating their code; only the stack's two functions.
+    "PRIVILEGE_ESCALATION:EditExistingLambdaFunctionWithRole",
+}
+#: IAM's limit for a managed policy, whitespace not counted.
+MANAGED_POLICY_LIMIT = 6144
+
+
+@pytest.mark.parametrize("path", sorted(FILES), ids=lambda p: p.name)
+def test_deployer_policy_files_are_up_to_date(path: Path) -> None:
+    assert path.read_text(encoding="utf-8") == rendered(FILES[path]), (
+        f"{path.name} is out of date: run `.venv/bin/python -m tests.infra.deployer_policy_files`"
+    )
+
+
+@pytest.mark.parametrize("production", [False, True])
+def test_parliament_finds_nothing_in_the_deployer_policy_but_the_accepted(
+    production: bool,
+) -> None:
+    findings = {
+        f"{f.issue}:{f.location['type']}" if f.issue == "PRIVILEGE_ESCALATION" else f.issue
+        for f in analyze_policy_string(
+            deployer_policy(production=production), include_community_auditors=True
+        ).findings
+    }
+    assert findings <= DEPLOYER_ACCEPTED, findings
+
+
+def test_production_deployer_policy_fits_a_managed_policy() -> None:
+    compact = "".join(deployer_policy(production=True).split())
+    assert len(compact) <= MANAGED_POLICY_LIMIT, len(compact)
+
+
+def test_deployer_policy_star_only_for_actions_without_resources() -> None:
+    for s in statements(deployer_policy(production=True)):
+        if "*" in as_list(s["Resource"]):
+            assert set(as_list(s["Action"])) == {
+                "cloudfront:CreateOriginAccessControl",
+                "kms:CreateKey",
+                "kms:ListAliases",
+                "logs:DescribeLogGroups",
+            }, s["Sid"]
+
+
+#: (type, action the deployer needs on it, how its ARN is read from the recorded outputs)
+DEPLOYED = [
+    ("aws:s3/bucket:Bucket", "s3:PutBucketPolicy", lambda o: o["arn"]),
+    ("aws:s3/bucket:Bucket", "s3:DeleteObjectVersion", lambda o: o["arn"] + "/any/key"),
+    ("aws:iam/role:Role", "iam:PutRolePolicy", lambda o: o["arn"]),
+    ("aws:iam/policy:Policy", "iam:CreatePolicyVersion", lambda o: o["arn"]),
+    ("aws:lambda/function:Function", "lambda:UpdateFunctionCode", lambda o: o["arn"]),
+    ("aws:cloudwatch/logGroup:LogGroup", "logs:PutRetentionPolicy", lambda o: o["arn"]),
+    (
+        "aws:cloudfront/distribution:Distribution",
+        "cloudfront:UpdateDistribution",
+        lambda o: o["arn"],
+    ),
+    ("aws:wafv2/webAcl:WebAcl", "wafv2:UpdateWebACL", lambda o: o["arn"]),
+    ("aws:kms/key:Key", "kms:PutKeyPolicy", lambda o: o["arn"]),
+    ("aws:kms/alias:Alias", "kms:DeleteAlias", lambda o: o["arn"]),
+    (
+        "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+        "logs:PutDeliverySource",
+        lambda o: o["arn"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("type_", "action", "arn"), DEPLOYED, ids=[d[1] for d in DEPLOYED])
+def test_deployer_policy_covers_what_the_stack_names(
+    production_stack: harness.StackRun, type_: str, action: str, arn: Any
+) -> None:
+    """The grants follow the stack's resource names: rename one and this fails."""
+    policy = deployer_policy(production=True)
+    resources = production_stack.of_type(type_)
+    assert resources, type_
+    for resource in resources:
+        assert allows(policy, action, arn(resource.outputs)), (resource.name, action)
+
+
+def test_default_deployer_policy_grants_nothing_of_the_production_profile() -> None:
+    services = {a.split(":")[0] for a in actions(deployer_policy(production=False))}
+    assert services.isdisjoint({"wafv2", "kms", "cloudwatch"}), services

@@ -247,18 +247,18 @@ def test_created_pool_admits_invited_workers_only(created: harness.StackRun) -> 
 
 
 @pytest.mark.parametrize("setup", ["existing", "created"])
-def test_workforce_resources_are_children_of_the_component_on_the_tagging_provider(
+def test_workforce_resources_are_children_of_the_component_on_the_default_provider(
     setup: str, request: pytest.FixtureRequest
 ) -> None:
     run: harness.StackRun = request.getfixturevalue(setup)
     component = run.one(COMPONENT)
-    provider = run.one("pulumi:providers:aws", "aws")
     new = [r for r in run.custom() if r.type.startswith(("aws:cognito/", "aws:sagemaker/"))]
     assert new
     for resource in new:
         assert resource.parent == component.urn, resource.name
-        assert resource.provider.startswith(provider.urn + "::"), resource.name
-        # The provider's default tags apply unchanged: no resource sets its own.
+        # The default provider carries the stack's aws:* settings, aws:defaultTags included.
+        assert not resource.provider, resource.name
+        # The default tags apply unchanged: no resource sets its own.
         assert "tags" not in resource.inputs, resource.name
 
 
@@ -291,15 +291,6 @@ def test_the_workforce_adds_no_iam_and_changes_none(
         return [f for f in stack.fingerprint() if f[0].startswith("aws:iam/")]
 
     assert iam(run) == iam(default_stack)
-
-
-def test_the_provider_tags_reach_the_pool_and_team() -> None:
-    run = harness.run_main(harness.stack_config(**CREATED, tags=["app=pose-labeling", "t=v"]))
-    tags = run.one("pulumi:providers:aws", "aws").inputs["defaultTags"]
-    tags = json.loads(tags) if isinstance(tags, str) else tags
-    assert tags == {"tags": {"app": "pose-labeling", "t": "v"}}
-    for resource in (run.one(USER_POOL), run.one(WORKTEAM)):
-        assert resource.provider.startswith(run.one("pulumi:providers:aws", "aws").urn)
 
 
 def test_a_team_without_members_is_only_the_group_and_team(

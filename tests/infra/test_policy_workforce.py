@@ -40,7 +40,7 @@ def test_the_whole_pack_passes_both_workforce_setups(setup: dict[str, Any]) -> N
 
 
 def test_the_production_pack_passes_a_production_stack_with_a_new_workforce() -> None:
-    run = harness.run_main(harness.stack_config(**CREATED, production=True))
+    run = harness.run_main(harness.stack_config(**CREATED, production=True, dataKey=True))
     configs = pack_config(harness.ROOT / "policy" / "production.json")
     assert all_messages(run, configs) == []
 

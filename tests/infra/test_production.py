@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from components.data_key import alias_prefix
 from components.edge_firewall import MANAGED_RULE_GROUPS
 from components.stack_outputs import StackOutputs
 from tests.infra import harness
-from tests.infra.conftest import ALARM_TOPIC
+from tests.infra.conftest import ALARM_TOPIC, PRODUCTION_CONFIG
 from tests.infra.iam import allows, as_list, statement, statements
 from tests.infra.test_stack import DEFAULT_STACK
 
@@ -47,35 +49,21 @@ def test_production_adds_exactly_the_profile_resources(production_stack: harness
     assert production_stack.type_counts() == dict(sorted(expected.items()))
 
 
-def test_default_stack_has_a_single_provider(default_stack: harness.StackRun) -> None:
-    assert [p.name for p in default_stack.of_type("pulumi:providers:aws")] == ["aws"]
-
-
-def test_us_east_1_provider_carries_the_tags(production_stack: harness.StackRun) -> None:
-    provider = production_stack.one("pulumi:providers:aws", "us-east-1").inputs
-    tags = provider["defaultTags"]
-    assert provider["region"] == "us-east-1"
-    assert (json.loads(tags) if isinstance(tags, str) else tags) == {
-        "tags": {"app": "pose-labeling"}
-    }
-
-
 @pytest.mark.parametrize("type_", EDGE_TYPES)
 def test_cloudfront_scoped_resources_are_created_in_us_east_1(
     production_stack: harness.StackRun, type_: str
 ) -> None:
-    edge = production_stack.one("pulumi:providers:aws", "us-east-1")
     resource = production_stack.one(type_)
-    assert resource.provider.startswith(edge.urn + "::"), (
-        f"{resource.name} must use the us-east-1 provider"
-    )
+    assert resource.inputs["region"] == "us-east-1", resource.name
+    assert not resource.provider, f"{resource.name} must keep the stack's provider"
 
 
 def test_everything_else_stays_in_the_stack_region(production_stack: harness.StackRun) -> None:
-    home = production_stack.one("pulumi:providers:aws", "aws")
+    assert not production_stack.of_type("pulumi:providers:aws")
     for resource in production_stack.custom():
         if resource.type not in EDGE_TYPES:
-            assert resource.provider.startswith(home.urn + "::"), resource.name
+            assert "region" not in resource.inputs, resource.name
+            assert not resource.provider, resource.name
 
 
 def test_web_acl_has_managed_rules_and_a_rate_limit(production_stack: harness.StackRun) -> None:
@@ -92,7 +80,14 @@ def test_web_acl_has_managed_rules_and_a_rate_limit(production_stack: harness.St
         "limit": 1000,
         "evaluationWindowSec": 300,
     }
-    assert sorted(r["priority"] for r in acl["rules"]) == [0, 1, 2]
+    assert sorted(r["priority"] for r in acl["rules"]) == [0, 1, 2, 3]
+
+
+def test_web_acl_blocks_known_bad_inputs(production_stack: harness.StackRun) -> None:
+    """Issue 16: checkov's CKV_AWS_192 wants AWS's known-bad-inputs group too."""
+    acl = production_stack.one("aws:wafv2/webAcl:WebAcl").inputs
+    groups = [r["statement"].get("managedRuleGroupStatement", {}).get("name") for r in acl["rules"]]
+    assert "AWSManagedRulesKnownBadInputsRuleSet" in groups
 
 
 def test_distribution_sits_behind_the_web_acl(production_stack: harness.StackRun) -> None:
@@ -132,7 +127,7 @@ def test_bucket_server_access_logs_go_to_the_log_bucket(production_stack: harnes
 
 
 def test_log_bucket_expires_logs_after_the_configured_days() -> None:
-    run = harness.run_main(harness.stack_config(production=True, accessLogRetentionDays=30))
+    run = harness.run_main({**PRODUCTION_CONFIG, "pose-labeling:accessLogRetentionDays": "30"})
     (rule,) = run.named("assets-logs-lifecycle").inputs["rules"]
     assert rule["status"] == "Enabled" and rule["expiration"] == {"days": 30}
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 1}
@@ -206,9 +201,21 @@ def test_key_rotates_yearly_and_has_an_alias(production_stack: harness.StackRun)
     key = production_stack.one("aws:kms/key:Key")
     alias = production_stack.one("aws:kms/alias:Alias").inputs
     assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 30
-    assert (
-        alias["name"] == "alias/pose-labeling-test" and alias["targetKeyId"] == key.outputs["keyId"]
-    )
+    assert alias["targetKeyId"] == key.outputs["keyId"]
+
+
+def test_key_alias_is_unique_per_stack_not_fixed(production_stack: harness.StackRun) -> None:
+    """A fixed alias/<project>-<stack> made two `dev` stacks in one account collide."""
+    alias = production_stack.one("aws:kms/alias:Alias").inputs
+    assert "name" not in alias, "a fixed name collides; KMS makes a prefix unique"
+    assert alias["namePrefix"] == "alias/pose-labeling-test-"
+
+
+@pytest.mark.parametrize("stack", ["team.dev", "dev", "a b+c"])
+def test_key_alias_prefix_is_valid_for_any_stack_name(stack: str) -> None:
+    prefix = alias_prefix("pose-labeling", stack)
+    assert re.fullmatch(r"alias/[a-zA-Z0-9:/_-]+", prefix), prefix
+    assert prefix.startswith("alias/pose-labeling-") and not prefix.startswith("alias/aws")
 
 
 def test_key_policy_lets_ground_truth_and_the_post_lambda_use_the_key(
@@ -306,20 +313,43 @@ def test_allowed_countries_restrict_the_distribution() -> None:
 def test_production_program_twice_gives_identical_inputs(
     production_stack: harness.StackRun,
 ) -> None:
-    again = harness.run_main(harness.stack_config(production=True, alarmTopicArn=ALARM_TOPIC))
+    again = harness.run_main(PRODUCTION_CONFIG)
     assert again.fingerprint() == production_stack.fingerprint()
 
 
-def test_production_resources_never_use_star_in_identity_policies(
+def test_production_resources_use_star_only_for_metrics_and_traces(
     production_stack: harness.StackRun,
 ) -> None:
     for resource in production_stack.of_type("aws:iam/rolePolicy:RolePolicy"):
         for s in statements(resource.inputs["policy"]):
             if "*" in as_list(s["Resource"]):
-                assert s["Action"] == "cloudwatch:PutMetricData", resource.name
+                assert set(as_list(s["Action"])) <= {
+                    "cloudwatch:PutMetricData",
+                    "xray:PutTelemetryRecords",
+                    "xray:PutTraceSegments",
+                }, resource.name
+
+
+@pytest.mark.parametrize("kind", ["pre-annotation", "post-annotation"])
+def test_each_lambda_is_traced_with_x_ray_and_may_write_traces(
+    production_stack: harness.StackRun, kind: str
+) -> None:
+    """Issue 16: checkov's CKV_AWS_50 wants active tracing, which needs the IAM to write."""
+    function = production_stack.named(f"lambdas-{kind}").inputs
+    assert function["tracingConfig"] == {"mode": "Active"}
+    policy = production_stack.named(f"lambdas-{kind}-policy").inputs["policy"]
+    for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
+        assert allows(policy, action, "*"), action
+
+
+def test_default_stack_is_not_traced(default_stack: harness.StackRun) -> None:
+    for function in default_stack.of_type("aws:lambda/function:Function"):
+        assert "tracingConfig" not in function.inputs, function.name
+        policy = default_stack.named(f"{function.name}-policy").inputs["policy"]
+        assert "xray:" not in policy, function.name
 
 
 def test_alarms_without_a_topic_have_no_actions() -> None:
-    run = harness.run_main(harness.stack_config(production=True))
+    run = harness.run_main(harness.stack_config(production=True, dataKey=True))
     for alarm in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
         assert alarm.inputs.get("alarmActions", []) == [], alarm.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.s3_layout import TEMPLATE_PREFIX
@@ -17,15 +18,14 @@ from components.secure_asset_cdn import (
 from tests.infra import harness
 from tests.infra.iam import allows, as_list, statement, statements
 
-KMS_KEY = f"arn:aws:kms:{harness.REGION}:{harness.ACCOUNT}:key/test-key"
 
-
-def run_cdn(component_js: Path, **overrides: object) -> harness.StackRun:
+def run_cdn(component_js: Path, *, with_key: bool = False, **overrides: object) -> harness.StackRun:
     def program() -> None:
         args = {
             "component": ComponentBundle.read(component_js),
             "force_destroy": False,
             "price_class": "PriceClass_100",
+            "kms_key": aws.kms.Key("data-key", enable_key_rotation=True) if with_key else None,
             **overrides,
         }
         cdn = SecureAssetCdn("assets", SecureAssetCdnArgs(**args))  # type: ignore[arg-type]
@@ -71,14 +71,15 @@ def test_bucket_default_encryption_is_sse_s3_without_a_key(cdn: harness.StackRun
 
 
 def test_bucket_default_encryption_uses_the_kms_key_when_given(component_js: Path) -> None:
-    run = run_cdn(component_js, kms_key_arn=KMS_KEY)
+    run = run_cdn(component_js, with_key=True)
+    key = run.one("aws:kms/key:Key")
     sse = run.one(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     )
     (rule,) = sse.inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"] == {
         "sseAlgorithm": "aws:kms",
-        "kmsMasterKeyId": KMS_KEY,
+        "kmsMasterKeyId": key.outputs["arn"],
     }, "assets-encryption"
     assert rule["bucketKeyEnabled"] is True, "assets-encryption: bucket key saves KMS calls"
 
@@ -97,6 +98,21 @@ def test_bucket_cors_is_the_rule_ground_truth_requires(cdn: harness.StackRun) ->
             "exposeHeaders": ["Access-Control-Allow-Origin"],
         }
     ], "assets-cors"
+
+
+def test_bucket_keeps_every_old_version_unless_told(cdn: harness.StackRun) -> None:
+    (rule,) = cdn.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
+        "rules"
+    ]
+    assert rule["id"] == "abort-incomplete-uploads" and "noncurrentVersionExpiration" not in rule
+
+
+def test_old_versions_expire_after_the_configured_days() -> None:
+    run = harness.run_main(harness.stack_config(noncurrentVersionDays=90))
+    rules = run.named("assets-lifecycle").inputs["rules"]
+    expiring = [r for r in rules if "noncurrentVersionExpiration" in r]
+    assert [r["noncurrentVersionExpiration"] for r in expiring] == [{"noncurrentDays": 90}]
+    assert expiring[0]["status"] == "Enabled" and expiring[0]["filter"] == {"prefix": ""}
 
 
 def test_bucket_force_destroy_follows_the_argument(
@@ -240,4 +256,6 @@ def test_missing_component_js_fails_with_the_path(tmp_path: Path) -> None:
 def test_every_child_is_parented_to_the_component(cdn: harness.StackRun) -> None:
     component = cdn.one("pose-labeling:cdn:SecureAssetCdn")
     for resource in cdn.custom():
+        if resource.type == "aws:kms/key:Key":
+            continue
         assert resource.parent == component.urn, f"{resource.name} is not a child of assets"

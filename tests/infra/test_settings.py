@@ -26,14 +26,18 @@ def test_project_uses_the_makefile_virtualenv_with_pip() -> None:
     assert project()["name"] == "pose-labeling"
 
 
-@pytest.mark.parametrize("key", sorted(project()["config"]))
+#: The project's own settings; other namespaces' keys (aws:defaultTags) carry a value.
+SETTINGS = sorted(key for key in project()["config"] if ":" not in key)
+
+
+@pytest.mark.parametrize("key", SETTINGS)
 def test_every_setting_declares_type_default_and_description(key: str) -> None:
     declaration = project()["config"][key]
     assert {"type", "default", "description"} <= declaration.keys(), key
     assert declaration["description"].strip(), key
 
 
-@pytest.mark.parametrize("key", sorted(project()["config"]))
+@pytest.mark.parametrize("key", SETTINGS)
 def test_every_setting_is_read_by_the_program_without_a_default_of_its_own(key: str) -> None:
     fails_with(
         harness.stack_config(**{key: None}),
@@ -80,9 +84,75 @@ def test_unknown_price_class_is_refused() -> None:
     )
 
 
-@pytest.mark.parametrize("tags", [["team"], ["=x"], ["aws:owner=me"], [" team=x"], ["a=1", "a=2"]])
-def test_tag_that_is_not_key_equals_value_is_refused(tags: list[str]) -> None:
-    fails_with(harness.stack_config(tags=tags), r"pose-labeling:tags\[\d\]: ")
+def tags(**values: object) -> dict[str, str]:
+    return harness.stack_config(**{"aws:defaultTags": {"tags": values}})
+
+
+def test_project_tags_every_resource_through_the_provider_default() -> None:
+    assert project()["config"]["aws:defaultTags"] == {"value": {"tags": {"app": "pose-labeling"}}}
+
+
+@pytest.mark.parametrize(
+    ("values", "pattern"),
+    [
+        # AWS allows letters, digits, spaces and _ . : / = + - @ only: "&" fails half-way.
+        ({"cost": "R&D"}, r"aws:defaultTags\.tags\.cost: '&' cannot be in a tag"),
+        ({"team!": "x"}, r"aws:defaultTags\.tags\.team!: '!' cannot be in a tag"),
+        # The reserved prefix, in any case.
+        ({"AWS:owner": "me"}, r"aws:defaultTags\.tags\.AWS:owner: the aws: prefix is reserved"),
+        ({"k" * 129: "x"}, r"keys take 1-128 characters and values up to 256"),
+        ({"team": "v" * 257}, r"aws:defaultTags\.tags\.team: keys take 1-128 characters"),
+        ({"team": 7}, r"aws:defaultTags\.tags\.team: expected a string value, got 7"),
+        # S3 objects take at most 10 tags, and the provider tags the template and the JS.
+        (
+            {f"t{i}": "x" for i in range(11)},
+            r"aws:defaultTags\.tags: 11 tags; S3 objects take at most 10",
+        ),
+    ],
+)
+def test_tag_aws_would_reject_is_refused_before_anything_is_created(
+    values: dict[str, object], pattern: str
+) -> None:
+    fails_with(tags(**values), pattern)
+
+
+def test_default_tags_that_are_not_a_tags_map_are_refused() -> None:
+    fails_with(
+        harness.stack_config(**{"aws:defaultTags": ["team=vision"]}),
+        r'aws:defaultTags: expected \{"tags": \{"<key>": "<value>", \.\.\.\}\}',
+    )
+
+
+def test_tags_in_every_script_aws_allows_are_accepted(default_stack: harness.StackRun) -> None:
+    values = {"team": "vision", "équipe": "vision par ordinateur", "path": "a/b:c=d@e_f.g-h+i"}
+    run = harness.run_main(tags(**values, empty=""))
+    assert run.type_counts() == default_stack.type_counts()
+
+
+def test_alarm_topic_in_another_region_is_refused() -> None:
+    fails_with(
+        harness.stack_config(alarmTopicArn=f"arn:aws:sns:us-east-1:{harness.ACCOUNT}:alarms"),
+        rf"pose-labeling:alarmTopicArn: the topic is in us-east-1, but CloudWatch alarms notify"
+        rf" topics in their own region only \({harness.REGION}\)",
+    )
+
+
+def test_turning_production_on_needs_the_data_key_confirmed() -> None:
+    fails_with(
+        harness.stack_config(production=True),
+        r"pose-labeling:production: true encrypts the bucket with a customer-managed KMS key"
+        r" .*`pulumi config set dataKey true`",
+    )
+
+
+def test_turning_production_off_while_the_data_key_is_recorded_is_refused() -> None:
+    """The accident: `pulumi config set production false` on a production stack."""
+    fails_with(
+        harness.stack_config(production=False, dataKey=True),
+        r"pose-labeling:production: false would take the KMS key out of the stack while the"
+        r" labels written in production are encrypted with it; keep production on, or see"
+        r" docs/teardown.md",
+    )
 
 
 def test_missing_region_says_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,8 +166,15 @@ def test_missing_region_says_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_waf_rate_limit_below_wafs_minimum_is_refused() -> None:
     fails_with(
-        harness.stack_config(production=True, wafRateLimit=5),
+        harness.stack_config(production=True, dataKey=True, wafRateLimit=5),
         r"pose-labeling:wafRateLimit: 5 is too small; the minimum is 10",
+    )
+
+
+def test_negative_noncurrent_version_days_are_refused() -> None:
+    fails_with(
+        harness.stack_config(noncurrentVersionDays=-1),
+        r"pose-labeling:noncurrentVersionDays: -1 is too small; the minimum is 0",
     )
 
 

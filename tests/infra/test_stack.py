@@ -109,21 +109,34 @@ def test_post_annotation_role_reads_this_stacks_output_prefix(
     )
 
 
-def test_every_aws_resource_uses_the_tagging_provider(default_stack: harness.StackRun) -> None:
-    provider = default_stack.one("pulumi:providers:aws", "aws")
+def test_every_resource_and_invoke_uses_the_default_provider(
+    default_stack: harness.StackRun,
+) -> None:
+    """No explicit provider: the engine's default one carries the stack's aws:* settings."""
+    assert not default_stack.of_type("pulumi:providers:aws")
     for resource in default_stack.custom():
-        assert resource.provider.startswith(provider.urn + "::"), (
-            f"{resource.name} does not use the explicit provider (region and tags)"
-        )
+        assert not resource.provider, f"{resource.name} bypasses the stack's AWS settings"
+    assert default_stack.invokes and not any(provider for _, provider in default_stack.invokes)
 
 
-def test_provider_carries_region_and_the_configured_tags() -> None:
-    run = harness.run_main(harness.stack_config(tags=["app=pose-labeling", "team=vision"]))
-    provider = run.one("pulumi:providers:aws", "aws").inputs
-    tags = provider["defaultTags"]
-    tags = json.loads(tags) if isinstance(tags, str) else tags
-    assert tags == {"tags": {"app": "pose-labeling", "team": "vision"}}
-    assert provider["region"] == harness.REGION
+def test_profile_and_allowed_accounts_reach_every_resource() -> None:
+    """`aws:profile` and `aws:allowedAccountIds` used to be dropped by explicit providers."""
+    config = harness.stack_config(
+        **{"aws:profile": "prod", "aws:allowedAccountIds": [harness.ACCOUNT]},
+        production=True,
+        dataKey=True,
+    )
+    run = harness.run_main(config)
+    assert not run.of_type("pulumi:providers:aws")
+    assert all(not r.provider for r in run.custom())
+    assert all(not provider for _, provider in run.invokes)
+
+
+def test_only_cloudfront_scoped_resources_leave_the_stack_region(
+    default_stack: harness.StackRun,
+) -> None:
+    for resource in default_stack.custom():
+        assert "region" not in resource.inputs, resource.name
 
 
 def test_running_the_program_twice_gives_identical_inputs(default_stack: harness.StackRun) -> None:
