@@ -6,9 +6,12 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Browser tests drive Debian's Chromium; Playwright's own browser download
+# The browser the UI tests and benchmarks drive (tests/ui/harness.py reads the
+# exported variable): Debian's Chromium unless you say otherwise, e.g.
+# `make test CHROMIUM=/usr/bin/google-chrome`. Playwright's own browser download
 # cannot work offline, so it is never used.
 CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help preview up destroy test check lint format typecheck bench chromium clean
@@ -22,9 +25,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-chromium:  ## install Debian's Chromium for the browser tests (needs root or sudo)
-	@test -x $(CHROMIUM) || $(SUDO) apt-get install -y --no-install-recommends chromium \
-	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+chromium:  ## install Debian's Chromium for the browser tests (needs root or sudo); checks any other CHROMIUM
+	@test -x "$(CHROMIUM)" || { test "$(CHROMIUM)" = /usr/bin/chromium \
+	  || { echo "CHROMIUM=$(CHROMIUM) is not an executable file: point it at a Chromium or Chrome binary" >&2; exit 1; }; \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium); }
 
 preview: $(STAMP)  ## offline: label sample images in your browser, no AWS account needed
 	$(PY) -m scripts.preview $(ARGS)

@@ -31,13 +31,14 @@ from PIL import Image, ImageDraw, ImageFilter
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.ui.harness import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COMPONENT_JS,
     PERSON,
     VIEWPORT,
     PageServer,
     Skeleton,
+    chromium_path,
+    chromium_problem,
+    launch_chromium,
     page_html,
     rig_attributes,
 )
@@ -243,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=120, help="drag steps (default 120)")
     args = parser.parse_args(argv)
 
+    problem = chromium_problem(chromium_path())
+    if problem:
+        raise SystemExit(f"benchmarks ui: {problem}")
     raw, gz = measure_size()
     print(f"size      {raw / 1024:.1f} KB raw, {gz / 1024:.1f} KB gzip -9 (target <= 30 KB)")
     server = PageServer()
@@ -250,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     server.add("/bench/photo.jpg", photo, "image/jpeg")
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             report(browser, server, args, len(photo))
             browser.close()
     finally:

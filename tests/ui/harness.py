@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import os
 import threading
 from collections.abc import Mapping
 from functools import cache
@@ -13,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Browser, Locator, Page, Playwright
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENT_JS = REPO / "assets" / "crowd-2d-skeleton.js"
 STAND_IN_JS = REPO / "scripts" / "preview_stand_in.js"
 
-#: Debian's Chromium, launched as COMMON practice on this project (no Playwright download).
-CHROMIUM = "/usr/bin/chromium"
+#: The browser when the CHROMIUM environment variable is unset: Debian's package.
+#: Playwright's own browser download is never used (it cannot work offline).
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,6 +31,31 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 IMAGE_SIZE = (2400, 1600)
+
+
+def chromium_path() -> str:
+    """The one setting that picks the browser for every UI test and benchmark: the
+    CHROMIUM environment variable (the Makefile exports its own CHROMIUM), else Debian's."""
+    return os.environ.get("CHROMIUM") or DEFAULT_CHROMIUM
+
+
+def chromium_problem(path: str) -> str | None:
+    """Why ``path`` cannot be launched, in one line, or None."""
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return None
+    return (
+        f"CHROMIUM={path} is not an executable file: run `make chromium` for Debian's package,"
+        " or set CHROMIUM to a Chromium or Chrome binary (docs/development.md#chromium)"
+    )
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Headless Chromium from :func:`chromium_path`."""
+    path = chromium_path()
+    problem = chromium_problem(path)
+    if problem:
+        raise RuntimeError(problem)
+    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
 VIEWPORT = {"width": 1280, "height": 800}
 
 
