@@ -259,13 +259,13 @@ def test_new_reviewer_notes_keep_the_workers_labels(mount):
     assert len(sk.value[0]["annotations"]) == 1
 
 
-def test_readme_key_table_matches_the_component(mount):
+def test_documented_key_table_matches_the_component(mount):
     sk = mount(rig_attributes())
     shown = sk.el.evaluate(
         "e => [...e.shadowRoot.querySelectorAll('.keys tr')].map(r => [...r.cells].map(c => c.textContent))"
     )
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### Keys and mouse") : readme.index("### Attributes")]
+    doc = (REPO / "docs" / "labeling-ui.md").read_text()
+    section = doc[doc.index("## Keys and mouse") : doc.index("## Attributes")]
     rows = [
         [cell.strip() for cell in line.strip().strip("|").split(" | ")]
         for line in section.splitlines()
