@@ -479,13 +479,20 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       on(ui.stage, "contextmenu", (e) => e.preventDefault());
       on(ui.root, "click", (e) => this.#onClick(e));
       on(ui.root, "change", (e) => this.#onChange(e));
-      for (const box of [ui.instr, ui.insights]) {
-        // A slot with nothing in it hides its button, as in the public component.
-        const slot = box.querySelector("slot");
-        const sync = () => { box.hidden = !slot.assignedNodes().some((n) => n.textContent.trim()); };
-        on(slot, "slotchange", sync);
-        sync();
-      }
+      // A slot with nothing in it hides its button, as in the public component. Ground
+      // Truth streams the page, so the slotted element may be connected before its text
+      // arrives: slotchange misses text added to an element already assigned, the
+      // observer sees it.
+      const syncSlots = () => {
+        for (const box of [ui.instr, ui.insights]) {
+          box.hidden = !box.querySelector("slot").assignedNodes().some((n) => n.textContent.trim());
+        }
+      };
+      on(ui.root, "slotchange", syncSlots);
+      const slotted = new MutationObserver(syncSlots);
+      slotted.observe(this, { childList: true, subtree: true, characterData: true });
+      signal.addEventListener("abort", () => slotted.disconnect());
+      syncSlots();
       const resize = new ResizeObserver(() => this.#resize());
       resize.observe(ui.stage);
       signal.addEventListener("abort", () => resize.disconnect());

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import threading
+import time
 from collections.abc import Mapping
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,11 +92,15 @@ class PageServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, tuple[bytes, str]] = {}
+        self.streamed: dict[str, tuple[list[bytes], float]] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
+                if path in server.streamed:
+                    self.stream(*server.streamed[path])
+                    return
                 if path == "/assets/crowd-2d-skeleton.js":
                     body, kind = COMPONENT_JS.read_bytes(), "application/javascript; charset=utf-8"
                 elif path == "/stand-in.js":
@@ -114,6 +119,19 @@ class PageServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def stream(self, parts: list[bytes], pause: float) -> None:
+                """An HTML page in parts, as a slow network or a streaming server sends it:
+                no Content-Length, each part flushed, a pause between parts."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                for i, part in enumerate(parts):
+                    if i:
+                        time.sleep(pause)
+                    self.wfile.write(part)
+                    self.wfile.flush()
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -124,6 +142,11 @@ class PageServer:
 
     def add(self, path: str, body: str | bytes, kind: str = "text/html; charset=utf-8") -> str:
         self.routes[path] = (body.encode() if isinstance(body, str) else body, kind)
+        return self.url + path
+
+    def add_streamed(self, path: str, parts: list[str], pause: float) -> str:
+        """Serve ``parts`` one after another with ``pause`` seconds between them."""
+        self.streamed[path] = ([part.encode() for part in parts], pause)
         return self.url + path
 
     def close(self) -> None:
