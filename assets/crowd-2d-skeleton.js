@@ -275,6 +275,119 @@
     }
   }
 
+  // ---------------------------------------------------------- left/right swaps
+  // The same three tests as the post-annotation QA (handlers/qa.py) with the same
+  // thresholds, so the worker and the reviewer are told the same thing. This line is
+  // handlers/swap_rules.json verbatim (a test keeps them equal).
+  const SWAP_RULES = {"crossed_ratio": 0.75, "crossed_min_gain": 0.05, "piece_min_length": 0.02, "piece_opposite_cos": -0.5};
+
+  // From the rig: mirrored line pairs [a, b, a', b'], cross-pieces (left/right pairs
+  // joined by a line of their own) and the other pairs ("limbs"), each with the line
+  // pairs towards the body that judge it.
+  function swapGeometry(pairs, lines) {
+    const mirror = new Map(pairs.flatMap(([a, b]) => [[a, b], [b, a]]));
+    const key = (a, b) => (a < b ? [a, b] : [b, a]).join("\u0000");
+    const drawn = new Set(lines.map((l) => key(l.a, l.b)));
+    const linePairs = [];
+    const seen = new Set();
+    for (const { a, b } of lines) {
+      const ma = mirror.get(a);
+      const mb = mirror.get(b);
+      if (!ma || !mb) continue;
+      const own = key(a, b);
+      const other = key(ma, mb);
+      if (own === other || !drawn.has(other) || seen.has(own)) continue;
+      seen.add(own).add(other);
+      linePairs.push([a, b, ma, mb]);
+    }
+    const pieces = pairs.filter(([l, r]) => drawn.has(key(l, r)));
+    // Steps from the cross-pieces along the lines: a limb is judged on its lines
+    // towards the body (hip-knee for the knees), where a swap starts.
+    const depth = new Map(pieces.flat().map((l) => [l, 0]));
+    for (let frontier = [...depth.keys()]; frontier.length;) {
+      const next = [];
+      for (const l of frontier) {
+        for (const { a, b } of lines) {
+          for (const [here, there] of [[a, b], [b, a]]) {
+            if (here === l && !depth.has(there)) { depth.set(there, depth.get(l) + 1); next.push(there); }
+          }
+        }
+      }
+      frontier = next;
+    }
+    const limbs = pairs.filter((p) => !pieces.includes(p)).map(([l, r]) => {
+      const incident = [...linePairs.keys()].filter((i) => linePairs[i].includes(l) || linePairs[i].includes(r));
+      const level = depth.get(l);
+      const towards = level === undefined ? [] : incident.filter((i) =>
+        linePairs[i].some((end) => end !== l && end !== r && (depth.get(end) ?? level) < level));
+      return [l, r, towards.length ? towards : incident];
+    });
+    return { linePairs, pieces, limbs };
+  }
+
+  // One skeleton's suspected swap ({lines, pairs}, as the QA flag lists them) or null.
+  // `points`: label -> {x, y} of the labeled keypoints, as submitted.
+  function findSwap(points, geo) {
+    if (points.size < 3) return null;
+    const R = SWAP_RULES;
+    const pts = [...points.values()];
+    const span = (k) => Math.max(...pts.map((p) => p[k])) - Math.min(...pts.map((p) => p[k]));
+    const size = Math.hypot(span("x"), span("y"));
+    if (!(size > 0)) return null;
+    const d = (p, q) => Math.hypot(p.x - q.x, p.y - q.y);
+    // [drawn, crossed] lengths of a line pair, or null when a point is missing.
+    const lengths = (lp) => {
+      const [pa, pb, pma, pmb] = lp.map((l) => points.get(l));
+      return pa && pb && pma && pmb ? [d(pa, pb) + d(pma, pmb), d(pa, pmb) + d(pma, pb)] : null;
+    };
+    const vector = ([l, r]) => {
+      const pl = points.get(l);
+      const pr = points.get(r);
+      return pl && pr ? { x: pr.x - pl.x, y: pr.y - pl.y } : null;
+    };
+    const lines = [];
+    for (const lp of geo.linePairs) {
+      const len = lengths(lp);
+      if (len && len[1] < R.crossed_ratio * len[0] && len[0] - len[1] > R.crossed_min_gain * size) {
+        lines.push(lp.slice(0, 2), lp.slice(2));
+      }
+    }
+    const minLength = R.piece_min_length * size;
+    const dirs = [];
+    for (const pair of geo.pieces) {
+      const v = vector(pair);
+      const n = v && Math.hypot(v.x, v.y);
+      if (v && n >= minLength && n > 0) dirs.push({ pair, x: v.x / n, y: v.y / n });
+    }
+    const opposite = (u, v) => u.x * v.x + u.y * v.y < R.piece_opposite_cos;
+    const pairs = dirs.length < 2 ? []
+      : dirs.filter((u) => dirs.filter((v) => opposite(u, v)).length * 2 > dirs.length - 1).map((u) => u.pair);
+    let cx = 0;
+    let cy = 0;
+    for (const u of dirs) if (!pairs.includes(u.pair)) { cx += u.x; cy += u.y; }
+    const norm = Math.hypot(cx, cy);
+    if (norm) {
+      for (const [l, r, incident] of geo.limbs) {
+        const v = vector([l, r]);
+        const along = v && v.x * cx + v.y * cy;
+        if (!v || along >= 0) continue;
+        const n = Math.hypot(v.x, v.y);
+        if (n < minLength || along / (n * norm) >= R.piece_opposite_cos) continue;
+        const gains = incident.map((i) => lengths(geo.linePairs[i])).filter(Boolean);
+        if (gains.length && gains.reduce((sum, [a, b]) => sum + a - b, 0) > 0) pairs.push([l, r]);
+      }
+    }
+    return lines.length || pairs.length ? { lines, pairs } : null;
+  }
+
+  // The QA flag's message, word for word.
+  function swapText({ lines, pairs }) {
+    const why = [];
+    if (lines.length) why.push(`lines ${lines.map((l) => l.join("-")).join(", ")} cross over`);
+    if (pairs.length) why.push(`${pairs.map((p) => p.join("/")).join(", ")} point the opposite way to the other left/right pairs`);
+    return `left and right look swapped: ${why.join("; ")}`;
+  }
+
   const STYLE = `
 :host{display:block;position:relative;height:var(--crowd-2d-skeleton-height,calc(100vh - 24px));min-height:360px;
   font:13px/1.35 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1f24;--accent:#0a66c2}
@@ -406,6 +519,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
     #classes = [];
     #byLabel = new Map();
     #lines = [];
+    #swapGeo = null;
     #box = null;
     #colors = null;
     // image and view
@@ -529,7 +643,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
         zoom: this.#s, width: this.#w, height: this.#h,
         skeletons: st.skeletons.map((s) => ({
           id: s.id, name: s.name, hidden: s.hidden, color: this.#skelColor(s),
-          skipped: [...s.skipped], hiddenLabels: [...s.hiddenLabels],
+          skipped: [...s.skipped], hiddenLabels: [...s.hiddenLabels], swap: this.#suspects.get(s.id) || null,
           points: Object.fromEntries([...s.points].map(([l, p]) => [l, { x: p.x, y: p.y, visibility: p.v }])),
         })),
       };
@@ -581,6 +695,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
         this.#classes = parseClasses(attr("keypointClasses"));
         this.#byLabel = new Map(this.#classes.map((c, i) => [c.label, i]));
         this.#lines = parseRig(attr("skeletonRig"), this.#byLabel);
+        this.#swapGeo = swapGeometry(this.#mirrorPairs(), this.#lines);
         this.#box = parseBox(attr("skeletonBoundingBox"), this.#classes);
         this.#colors = parseColors(attr("uniqueSkeletonColors"));
         this.#issues = parseIssues(attr("annotationIssues"));
@@ -942,37 +1057,14 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       });
     }
 
-    // Suspected left/right swaps: a pair whose left->right direction opposes the
-    // consensus of the skeleton's other pairs (works whichever way the person faces).
+    // Suspected left/right swaps by skeleton id, judged on the points as submitted.
     #findSwaps() {
       const found = new Map();
-      const pairs = this.#mirrorPairs();
+      const ix = (v, max) => clamp(Math.round(v), 0, Math.max(0, max - 1));
       for (const s of this.#state.skeletons) {
-        const d = pairs.filter(([a, b]) => s.points.has(a) && s.points.has(b)).map(([a, b]) => {
-          const pa = s.points.get(a);
-          const pb = s.points.get(b);
-          return { a, b, x: pa.x - pb.x, y: pa.y - pb.y };
-        });
-        if (d.length < 3) continue;
-        const pts = [...s.points.values()];
-        const size = Math.hypot(Math.max(...pts.map((p) => p.x)) - Math.min(...pts.map((p) => p.x)),
-          Math.max(...pts.map((p) => p.y)) - Math.min(...pts.map((p) => p.y)));
-        const unit = d.map((v) => {
-          const n = Math.hypot(v.x, v.y);
-          return n > 0.04 * size ? { x: v.x / n, y: v.y / n } : null;
-        });
-        const bad = [];
-        d.forEach((v, i) => {
-          if (!unit[i]) return;
-          let mx = 0;
-          let my = 0;
-          let count = 0;
-          unit.forEach((u, j) => { if (u && j !== i) { mx += u.x; my += u.y; count++; } });
-          const m = Math.hypot(mx, my);
-          if (count < 2 || m < 0.6 * count) return; // the other pairs do not agree among themselves
-          if ((unit[i].x * mx + unit[i].y * my) / m < -0.3) bad.push([v.a, v.b]);
-        });
-        if (bad.length && bad.length < d.length / 2) found.set(s.id, bad);
+        const points = new Map([...s.points].map(([l, p]) => [l, { x: ix(p.x, this.#w), y: ix(p.y, this.#h) }]));
+        const swap = findSwap(points, this.#swapGeo);
+        if (swap) found.set(s.id, swap);
       }
       return found;
     }
@@ -1071,7 +1163,8 @@ label.check{display:inline-flex;gap:4px;align-items:center}
             ctx.stroke();
           }
           ctx.setLineDash([]);
-          const suspects = new Set((this.#suspects.get(s.id) || []).flat());
+          const swap = this.#suspects.get(s.id);
+          const suspects = new Set(swap ? [...swap.lines, ...swap.pairs].flat() : []);
           let top = null;
           for (const c of this.#classes) {
             const p = at(c.label);
@@ -1175,11 +1268,8 @@ label.check{display:inline-flex;gap:4px;align-items:center}
 
     #warningTexts() {
       const out = [...this.#warnings];
-      for (const [id, pairs] of this.#suspects) {
-        const s = this.#skel(id);
-        for (const [a, b] of pairs) {
-          out.push(`${s.name}: ${a} and ${b} look swapped compared with the other left/right pairs (select one and press G, or F to mirror the whole skeleton)`);
-        }
+      for (const [id, swap] of this.#suspects) {
+        out.push(`${this.#skel(id).name}: ${swapText(swap)} (select a keypoint and press G to swap it with its counterpart, or F to mirror the whole skeleton)`);
       }
       return out;
     }

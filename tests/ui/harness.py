@@ -42,7 +42,7 @@ def chromium_path() -> str:
 
 def chromium_problem(path: str) -> str | None:
     """Why ``path`` cannot be launched, in one line, or None."""
-    if os.path.isfile(path) and os.access(path, os.X_OK):
+    if Path(path).is_file() and os.access(path, os.X_OK):
         return None
     return (
         f"CHROMIUM={path} is not an executable file: run `make chromium` for Debian's package,"
@@ -57,6 +57,8 @@ def launch_chromium(playwright: Playwright) -> Browser:
     if problem:
         raise RuntimeError(problem)
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+
+
 VIEWPORT = {"width": 1280, "height": 800}
 
 
