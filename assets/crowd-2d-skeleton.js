@@ -5,7 +5,8 @@
  * as the public component's loader does. Attribute API compatible with the public
  * crowd-2d-skeleton; the worker's answer is written into the enclosing
  * <crowd-form> (or <form>) as hidden inputs named by the worker-submission
- * contract in DESIGN.md. Everything taken from attributes reaches the page as
+ * contract (docs/contracts.md; handlers/submission.py reads them, a test ties the
+ * two lists). Everything taken from attributes reaches the page as
  * text (textContent, canvas text, CSSOM), never as HTML.
  */
 (() => {
@@ -15,6 +16,7 @@
   if (customElements.get(TAG)) return;
 
   const SETTINGS_KEY = `${TAG}:settings:v1`;
+  // The worker-submission fields: handlers.submission.SUBMISSION_FIELDS, in order.
   const FIELDS = [
     "updated_annotations",
     "original_annotations",
@@ -272,6 +274,18 @@
       return `${u.origin}${u.pathname}`;
     } catch {
       return url.split("?")[0];
+    }
+  }
+
+  // The image's file name: an S3 key's last segment as it is (keys are raw text:
+  // "100%.jpg" is a valid name), a URL's decoded.
+  function fileName(uri) {
+    const last = uri.split("/").pop() || "";
+    if (uri.startsWith("s3://")) return last;
+    try {
+      return decodeURIComponent(last);
+    } catch {
+      return last;
     }
   }
 
@@ -630,7 +644,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
     }
 
     // -------------------------------------------------------------- public API
-    /** The skeletons as they would be submitted (DESIGN.md skeleton contract). */
+    /** The skeletons as they would be submitted (docs/contracts.md#skeleton). */
     get value() {
       return this.#out(this.#state.skeletons);
     }
@@ -652,7 +666,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
     get submission() {
       const skeletons = this.#out(this.#state.skeletons);
       const uri = this.getAttribute("imageS3Uri") || s3UriFromUrl(this.getAttribute("imgSrc"));
-      const name = this.getAttribute("imageName") || decodeURIComponent(uri.split("?")[0].split("/").pop() || "");
+      const name = this.getAttribute("imageName") || fileName(uri);
       return {
         updated_annotations: JSON.stringify(skeletons),
         original_annotations: JSON.stringify(this.#out(this.#original)),
@@ -1705,45 +1719,54 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       }
       return out;
     }
-    #askToConfirm(missing) {
+    // Why the worker should look again before submitting, or "" when nothing is odd.
+    #doubt() {
+      const missing = this.#missing();
+      if (missing.length) return `Some keypoints are neither placed nor skipped (N marks a keypoint as not in the image). ${missing.join("; ")}.`;
+      const before = this.#out(this.#original).length;
+      if (before && !this.value.length) return `This submits no skeletons and removes the ${before} this task started with.`;
+      return "";
+    }
+    #askToConfirm(doubt) {
       const ui = this.#ui;
-      ui.confirmMsg.textContent = `Some keypoints are neither placed nor skipped (N marks a keypoint as not in the image). ${missing.join("; ")}. Submit anyway?`;
+      ui.confirmMsg.textContent = `${doubt} Submit anyway?`;
       ui.confirm.hidden = false;
       ui.confirm.querySelector("[data-act=cancelSubmit]").focus();
     }
     #submitClicked() {
-      const missing = this.#missing();
-      if (missing.length && !this.#confirmed) return this.#askToConfirm(missing);
+      const doubt = this.#confirmed ? "" : this.#doubt();
+      if (doubt) return this.#askToConfirm(doubt);
       return this.#submitForm();
     }
     #submitForm() {
       const form = this.#form;
       if (!form || this.#errors.length) return;
       this.#confirmed = true;
-      this.#writeInputs(form);
+      if (!this.#writeInputs(form)) return;
       // crowd-form's own submit() collects the inputs and fires "submit", as the
       // public component relies on; a plain form needs requestSubmit() for the event.
       if (form.localName !== "crowd-form" && form.requestSubmit) form.requestSubmit();
       else form.submit();
     }
     #onFormSubmit(e) {
-      if (this.#errors.length || !this.#ready) {
+      const doubt = this.#confirmed ? "" : this.#doubt();
+      if (this.#errors.length || !this.#ready || doubt || !this.#writeInputs(this.#form)) {
         e.preventDefault();
         e.stopImmediatePropagation();
-        return;
+        if (doubt && this.#ready && !this.#errors.length) this.#askToConfirm(doubt);
       }
-      const missing = this.#missing();
-      if (missing.length && !this.#confirmed) {
-        e.preventDefault();
-        e.stopImmediatePropagation();
-        this.#askToConfirm(missing);
-        return;
-      }
-      this.#writeInputs(this.#form);
     }
     // One hidden input per field, reused if submit fires again (no duplicates).
+    // False (and the reason shown beside Submit) when the answer cannot be written:
+    // the form must never go out with stale or missing fields.
     #writeInputs(form) {
-      const values = this.submission;
+      let values;
+      try {
+        values = this.submission;
+      } catch (e) {
+        this.#say(`Submit failed: ${e.message}. Please report this task.`);
+        return false;
+      }
       for (const name of FIELDS) {
         let input = [...form.querySelectorAll("input[data-crowd-2d-skeleton]")].find((i) => i.name === name);
         if (!input) {
@@ -1755,6 +1778,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
         }
         input.value = values[name];
       }
+      return true;
     }
   }
 

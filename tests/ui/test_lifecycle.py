@@ -6,20 +6,13 @@ import json
 
 import pytest
 
+from handlers.submission import SUBMISSION_FIELDS
 from tests.ui.harness import PERSON, READY_PROBE, REPO, Skeleton, attributes, rig_attributes
 
 pytestmark = pytest.mark.browser
 
-CONTRACT_FIELDS = {
-    "updated_annotations",
-    "original_annotations",
-    "image_s3_uri",
-    "image_name",
-    "image_width",
-    "image_height",
-    "no_changes_needed",
-    "total_time_in_seconds",
-}
+#: The worker-submission contract, as the post-annotation Lambda reads it.
+CONTRACT_FIELDS = set(SUBMISSION_FIELDS)
 
 
 def test_submission_fields_match_the_contract_exactly(mount):
@@ -27,7 +20,8 @@ def test_submission_fields_match_the_contract_exactly(mount):
     for x, y in PERSON:
         sk.click(x, y)
     submission = sk.submit()
-    assert set(submission) == CONTRACT_FIELDS
+    assert list(submission) == list(SUBMISSION_FIELDS)  # the form's inputs, in order
+    assert sk.el.evaluate("e => Object.keys(e.submission)") == list(SUBMISSION_FIELDS)
     assert all(isinstance(v, str) for v in submission.values())
     assert submission["image_s3_uri"] == "s3://pose-bucket/labeling_jobs/images/test.jpg"
     assert submission["image_name"] == "test.jpg"
@@ -272,3 +266,38 @@ def test_documented_key_table_matches_the_component(mount):
         if line.startswith("| ") and not line.startswith("| key or action")
     ]
     assert rows == shown
+
+
+def test_image_key_with_a_percent_sign_submits_without_image_name(mount, page):
+    # Without imageName the name comes from the S3 key, which is raw text: "100%.jpg"
+    # is not URL-encoded and must not be decoded (decoding it threw, and Submit did nothing).
+    sk = mount(rig_attributes(imageS3Uri="s3://pose-bucket/labeling_jobs/images/100%.jpg"))
+    for x, y in PERSON:
+        sk.click(x, y)
+    sk.button("submit").click()
+    page.wait_for_function("() => window.crowdFormSubmissions.length === 1", timeout=3000)
+    submission = page.evaluate("() => window.crowdFormSubmissions[0]")
+    assert submission["image_name"] == "100%.jpg"
+    assert submission["image_s3_uri"] == "s3://pose-bucket/labeling_jobs/images/100%.jpg"
+
+
+def test_submitting_no_skeletons_over_preannotations_asks_first(mount, page):
+    initial = [{"name": "runner", "annotations": [{"label": "nose", "x": 1200, "y": 300}]}]
+    sk = mount(rig_attributes(initialValues=json.dumps(initial)))
+    sk.el.locator("[data-act=deleteSkeleton]").click()
+    assert sk.value == []
+    sk.button("submit").click()
+    confirm = sk.el.locator(".confirm")
+    assert confirm.is_visible()
+    assert "This submits no skeletons and removes the 1 this task started with." in (
+        confirm.inner_text()
+    )
+    assert page.evaluate("() => window.crowdFormSubmissions.length") == 0
+    sk.button("confirmSubmit").click()
+    page.wait_for_function("() => window.crowdFormSubmissions.length === 1")
+    assert page.evaluate("() => window.crowdFormSubmissions[0].updated_annotations") == "[]"
+
+
+def test_submitting_no_skeletons_on_an_empty_task_needs_no_confirmation(mount, page):
+    sk = mount(rig_attributes())
+    assert sk.submit()["updated_annotations"] == "[]"
