@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
-from scripts.preview import build_job, parse_args
+from scripts.preview import PULUMI_YAML, build_job, parse_args
 
 
 @pytest.mark.parametrize(
@@ -51,3 +52,27 @@ def test_preview_default_samples_are_generated_deterministically(tmp_path):
         assert first.images[name].read_bytes() == second.images[name].read_bytes()
     lines = (tmp_path / "1" / "input.manifest").read_text().splitlines()
     assert [json.loads(x)["source-ref"].rsplit("/", 1)[-1] for x in lines] == sorted(first.images)
+
+
+def test_preview_defaults_are_the_stacks(tmp_path):
+    config = yaml.safe_load(PULUMI_YAML.read_text())["config"]
+    args = parse_args([])
+    assert args.rig == config["rig"]["default"]
+    assert args.instructions == config["instructions"]["default"]
+
+
+def test_preview_lists_the_files_it_cannot_use(tmp_path, capsys):
+    images = tmp_path / "images"
+    (images / "more").mkdir(parents=True)
+    for name in ("a.jpg", "b.PNG", "c.webp", "d.gif", "e.bmp", "f.tiff"):
+        (images / name).write_bytes(b"")
+    job = build_job(parse_args(["--images", str(images), "--output", str(tmp_path / "out")]))
+    assert sorted(job.images) == ["a.jpg", "b.PNG"]
+    suffixes = ".jpg, .jpeg, .png"
+    assert capsys.readouterr().err.splitlines() == [
+        f"preview: skipped {images / 'c.webp'}: not one of {suffixes}",
+        f"preview: skipped {images / 'd.gif'}: not one of {suffixes}",
+        f"preview: skipped {images / 'e.bmp'}: not one of {suffixes}",
+        f"preview: skipped {images / 'f.tiff'}: not one of {suffixes}",
+        f"preview: skipped {images / 'more'}: a folder (only the images directly in --images are used)",
+    ]
