@@ -13,7 +13,9 @@ Figures (targets from issue 4):
              the redraw in the next animation frame), and the interval between frames
              while real mouse input drags a keypoint (16.7 ms = no frame dropped).
 
-Run: python -m benchmarks ui [--runs N]
+Run: .venv/bin/python -m benchmarks ui [--runs N]   (or: make bench ARGS=ui)
+The browser is the CHROMIUM environment variable's, default /usr/bin/chromium
+(docs/development.md#chromium).
 """
 
 from __future__ import annotations
@@ -239,7 +241,11 @@ def report(browser: Browser, server: PageServer, args: argparse.Namespace, photo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks ui", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog=".venv/bin/python -m benchmarks ui",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--runs", type=int, default=9, help="page loads timed (default 9)")
     parser.add_argument("--steps", type=int, default=120, help="drag steps (default 120)")
     args = parser.parse_args(argv)
