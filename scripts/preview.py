@@ -151,19 +151,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def read_manifest(path: Path) -> list[dict[str, Any]]:
-    lines = []
+def read_manifest(path: Path, images: dict[str, Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The manifest's usable lines, each pointed at its image in the preview's bucket, and
+    one line for each it skips (not JSON, no source-ref, an image not in --images)."""
+    lines: list[dict[str, Any]] = []
+    skipped: list[str] = []
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not text.strip():
             continue
+        where = f"{path}: line {number}"
         try:
             line = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SystemExit(f"{path}: line {number}: not JSON ({exc.msg})") from exc
+            skipped.append(f"{where}: not JSON ({exc.msg})")
+            continue
         if not isinstance(line, dict) or not isinstance(line.get("source-ref"), str):
-            raise SystemExit(f"{path}: line {number}: expected an object with a source-ref")
+            skipped.append(f"{where}: expected an object with a source-ref")
+            continue
+        name = line["source-ref"].rsplit("/", 1)[-1]
+        if name not in images:
+            skipped.append(f"{where}: {line['source-ref']}: no usable {name} in --images")
+            continue
+        line["source-ref"] = BUCKET_PREFIX + name
         lines.append(line)
-    return lines
+    return lines, skipped
 
 
 def usable_images(folder: Path) -> tuple[dict[str, Path], list[str]]:
@@ -199,15 +210,9 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
     else:
         folder = args.images
     images, skipped = usable_images(folder)
-    for reason in skipped:
-        print(f"preview: skipped {reason}", file=sys.stderr)
     if args.manifest is not None:
-        manifest = read_manifest(args.manifest)
-        for given in manifest:
-            name = given["source-ref"].rsplit("/", 1)[-1]
-            if name not in images:
-                raise SystemExit(f"{args.manifest}: {given['source-ref']}: no {name} in {folder}")
-            given["source-ref"] = BUCKET_PREFIX + name
+        manifest, skipped_lines = read_manifest(args.manifest, images)
+        skipped += skipped_lines
     else:
         manifest = []
         for name in images:
@@ -216,8 +221,11 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
             if name in pre:
                 line["annotations"] = pre[name]
             manifest.append(line)
+    for reason in skipped:
+        print(f"preview: skipped {reason}", file=sys.stderr)
     if not manifest:
-        raise SystemExit(f"--images {folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        what = f"--manifest {args.manifest}: no usable lines" if args.manifest else "no images"
+        raise SystemExit(f"--images {folder}: {what} ({', '.join(sorted(IMAGE_SUFFIXES))})")
     with (output / "input.manifest").open("w", encoding="utf-8") as f:
         f.writelines(json.dumps(line) + "\n" for line in manifest)
     template = render_worker_template(
