@@ -76,14 +76,21 @@ def open_task(page, preview: Preview, index: int) -> Skeleton:
     return Skeleton(page).wait_ready()
 
 
+def submit_and_go_on(sk: Skeleton, preview: Preview, index: int, *, confirm: bool = False) -> None:
+    """Submit task ``index``; once it is saved the stand-in opens the next task at once."""
+    with sk.page.expect_navigation(url=f"{preview.url}task/{index + 1}"):
+        sk.button("submit").click()
+        if confirm:
+            sk.button("confirmSubmit").click()
+
+
 def test_preview_labels_an_image_and_writes_the_output_manifest_line(page, preview):
     sk = open_task(page, preview, ONE_PERSON)  # 1600x1067, no pre-annotations
     for x, y in PERSON:
         sk.click(x * 2 / 3, y * 2 / 3)
-    sk.submit()
+    submit_and_go_on(sk, preview, ONE_PERSON)
     line = output_line(preview.job.output_manifest, "one-person.jpg")
-    # The next image opens, and its banner says what was saved.
-    page.wait_for_url(f"{preview.url}task/{ONE_PERSON + 1}")
+    # The next image is open, and its banner says what was saved.
     banner = page.locator("#crowd-stand-in-banner")
     assert f"Saved one-person.jpg to {preview.job.output_manifest}." in banner.inner_text()
     source = "s3://pose-labeling-preview/labeling_jobs/images/one-person.jpg"
@@ -130,7 +137,7 @@ def test_preview_reopened_image_starts_from_its_saved_labels(page, preview):
     sk = open_task(page, preview, PARTLY_HIDDEN)
     for x, y in PERSON[:5]:
         sk.click(x * 2 / 3, y * 2 / 3)
-    sk.submit(confirm=True)  # 12 keypoints neither placed nor skipped
+    submit_and_go_on(sk, preview, PARTLY_HIDDEN, confirm=True)  # 12 keypoints left open
     saved = output_line(preview.job.output_manifest, "partly-hidden.jpg")["body-pose"]
     sk = open_task(page, preview, PARTLY_HIDDEN)
     assert sk.value == saved["updated_annotations"]  # the starting point, as in an adjustment job
