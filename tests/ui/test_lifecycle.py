@@ -301,3 +301,16 @@ def test_submitting_no_skeletons_over_preannotations_asks_first(mount, page):
 def test_submitting_no_skeletons_on_an_empty_task_needs_no_confirmation(mount, page):
     sk = mount(rig_attributes())
     assert sk.submit()["updated_annotations"] == "[]"
+
+
+def test_a_submission_that_cannot_be_written_is_held_and_says_why(mount, page):
+    sk = mount(rig_attributes())  # no skeletons: Submit asks nothing first
+    # Fault injection: reading the answer fails (as decoding "100%.jpg" once did).
+    sk.el.evaluate(
+        "e => Object.defineProperty(e, 'submission', {get() { throw new Error('boom'); }})"
+    )
+    sk.button("submit").click()
+    assert sk.el.locator(".status2").inner_text() == "Submit failed: boom. Please report this task."
+    page.evaluate("() => document.querySelector('crowd-form').submit()")  # from outside too
+    assert page.evaluate("() => window.crowdFormSubmissions.length") == 0
+    assert page.evaluate("() => document.querySelectorAll('crowd-form input').length") == 0
