@@ -9,9 +9,12 @@ STAMP  := $(VENV)/.installed
 # checkov pins many packages of its own: it gets a virtualenv of its own.
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
-# Browser tests drive Debian's Chromium; Playwright's own browser download
+# The browser the UI tests and benchmarks drive (tests/ui/harness.py reads the
+# exported variable): Debian's Chromium unless you say otherwise, e.g.
+# `make test CHROMIUM=/usr/bin/google-chrome`. Playwright's own browser download
 # cannot work offline, so it is never used.
 CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help preview up destroy test check lint format typecheck bench chromium checkov clean
@@ -33,9 +36,11 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 checkov: $(CHECKOV_STAMP)  ## build the checkov virtualenv the stack scan test runs
 
-chromium:  ## install Debian's Chromium for the browser tests (needs root or sudo)
-	@test -x $(CHROMIUM) || $(SUDO) apt-get install -y --no-install-recommends chromium \
-	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+chromium:  ## install Debian's Chromium for the browser tests (needs root or sudo); checks any other CHROMIUM
+	@test -x "$(CHROMIUM)" || { test "$(CHROMIUM)" = /usr/bin/chromium \
+	  || { echo "CHROMIUM=$(CHROMIUM) is not an executable file: point it at a Chromium or Chrome binary" >&2; exit 1; }; \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium); }
 
 preview: $(STAMP)  ## offline: label sample images in your browser, no AWS account needed
 	$(PY) -m scripts.preview $(ARGS)
@@ -43,7 +48,7 @@ preview: $(STAMP)  ## offline: label sample images in your browser, no AWS accou
 up: $(STAMP)  ## deploy the stack (needs the Pulumi CLI and AWS credentials)
 	pulumi up $(ARGS)
 
-destroy:  ## remove the stack (the bucket must be empty unless forceDestroy is set)
+destroy:  ## remove the stack (with forceDestroy off the buckets are protected: docs/teardown.md)
 	pulumi destroy $(ARGS)
 
 test: $(STAMP) $(CHECKOV_STAMP) chromium  ## install everything and run the whole test suite

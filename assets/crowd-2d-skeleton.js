@@ -5,7 +5,8 @@
  * as the public component's loader does. Attribute API compatible with the public
  * crowd-2d-skeleton; the worker's answer is written into the enclosing
  * <crowd-form> (or <form>) as hidden inputs named by the worker-submission
- * contract in DESIGN.md. Everything taken from attributes reaches the page as
+ * contract (docs/contracts.md; handlers/submission.py reads them, a test ties the
+ * two lists). Everything taken from attributes reaches the page as
  * text (textContent, canvas text, CSSOM), never as HTML.
  */
 (() => {
@@ -15,6 +16,7 @@
   if (customElements.get(TAG)) return;
 
   const SETTINGS_KEY = `${TAG}:settings:v1`;
+  // The worker-submission fields: handlers.submission.SUBMISSION_FIELDS, in order.
   const FIELDS = [
     "updated_annotations",
     "original_annotations",
@@ -275,6 +277,131 @@
     }
   }
 
+  // The image's file name: an S3 key's last segment as it is (keys are raw text:
+  // "100%.jpg" is a valid name), a URL's decoded.
+  function fileName(uri) {
+    const last = uri.split("/").pop() || "";
+    if (uri.startsWith("s3://")) return last;
+    try {
+      return decodeURIComponent(last);
+    } catch {
+      return last;
+    }
+  }
+
+  // ---------------------------------------------------------- left/right swaps
+  // The same three tests as the post-annotation QA (handlers/qa.py) with the same
+  // thresholds, so the worker and the reviewer are told the same thing. This line is
+  // handlers/swap_rules.json verbatim (a test keeps them equal).
+  const SWAP_RULES = {"crossed_ratio": 0.75, "crossed_min_gain": 0.05, "piece_min_length": 0.02, "piece_opposite_cos": -0.5};
+
+  // From the rig: mirrored line pairs [a, b, a', b'], cross-pieces (left/right pairs
+  // joined by a line of their own) and the other pairs ("limbs"), each with the line
+  // pairs towards the body that judge it.
+  function swapGeometry(pairs, lines) {
+    const mirror = new Map(pairs.flatMap(([a, b]) => [[a, b], [b, a]]));
+    const key = (a, b) => (a < b ? [a, b] : [b, a]).join("\u0000");
+    const drawn = new Set(lines.map((l) => key(l.a, l.b)));
+    const linePairs = [];
+    const seen = new Set();
+    for (const { a, b } of lines) {
+      const ma = mirror.get(a);
+      const mb = mirror.get(b);
+      if (!ma || !mb) continue;
+      const own = key(a, b);
+      const other = key(ma, mb);
+      if (own === other || !drawn.has(other) || seen.has(own)) continue;
+      seen.add(own).add(other);
+      linePairs.push([a, b, ma, mb]);
+    }
+    const pieces = pairs.filter(([l, r]) => drawn.has(key(l, r)));
+    // Steps from the cross-pieces along the lines: a limb is judged on its lines
+    // towards the body (hip-knee for the knees), where a swap starts.
+    const depth = new Map(pieces.flat().map((l) => [l, 0]));
+    for (let frontier = [...depth.keys()]; frontier.length;) {
+      const next = [];
+      for (const l of frontier) {
+        for (const { a, b } of lines) {
+          for (const [here, there] of [[a, b], [b, a]]) {
+            if (here === l && !depth.has(there)) { depth.set(there, depth.get(l) + 1); next.push(there); }
+          }
+        }
+      }
+      frontier = next;
+    }
+    const limbs = pairs.filter((p) => !pieces.includes(p)).map(([l, r]) => {
+      const incident = [...linePairs.keys()].filter((i) => linePairs[i].includes(l) || linePairs[i].includes(r));
+      const level = depth.get(l);
+      const towards = level === undefined ? [] : incident.filter((i) =>
+        linePairs[i].some((end) => end !== l && end !== r && (depth.get(end) ?? level) < level));
+      return [l, r, towards.length ? towards : incident];
+    });
+    return { linePairs, pieces, limbs };
+  }
+
+  // One skeleton's suspected swap ({lines, pairs}, as the QA flag lists them) or null.
+  // `points`: label -> {x, y} of the labeled keypoints, as submitted.
+  function findSwap(points, geo) {
+    if (points.size < 3) return null;
+    const R = SWAP_RULES;
+    const pts = [...points.values()];
+    const span = (k) => Math.max(...pts.map((p) => p[k])) - Math.min(...pts.map((p) => p[k]));
+    const size = Math.hypot(span("x"), span("y"));
+    if (!(size > 0)) return null;
+    const d = (p, q) => Math.hypot(p.x - q.x, p.y - q.y);
+    // [drawn, crossed] lengths of a line pair, or null when a point is missing.
+    const lengths = (lp) => {
+      const [pa, pb, pma, pmb] = lp.map((l) => points.get(l));
+      return pa && pb && pma && pmb ? [d(pa, pb) + d(pma, pmb), d(pa, pmb) + d(pma, pb)] : null;
+    };
+    const vector = ([l, r]) => {
+      const pl = points.get(l);
+      const pr = points.get(r);
+      return pl && pr ? { x: pr.x - pl.x, y: pr.y - pl.y } : null;
+    };
+    const lines = [];
+    for (const lp of geo.linePairs) {
+      const len = lengths(lp);
+      if (len && len[1] < R.crossed_ratio * len[0] && len[0] - len[1] > R.crossed_min_gain * size) {
+        lines.push(lp.slice(0, 2), lp.slice(2));
+      }
+    }
+    const minLength = R.piece_min_length * size;
+    const dirs = [];
+    for (const pair of geo.pieces) {
+      const v = vector(pair);
+      const n = v && Math.hypot(v.x, v.y);
+      if (v && n >= minLength && n > 0) dirs.push({ pair, x: v.x / n, y: v.y / n });
+    }
+    const opposite = (u, v) => u.x * v.x + u.y * v.y < R.piece_opposite_cos;
+    const pairs = dirs.length < 2 ? []
+      : dirs.filter((u) => dirs.filter((v) => opposite(u, v)).length * 2 > dirs.length - 1).map((u) => u.pair);
+    let cx = 0;
+    let cy = 0;
+    for (const u of dirs) if (!pairs.includes(u.pair)) { cx += u.x; cy += u.y; }
+    const norm = Math.hypot(cx, cy);
+    if (norm) {
+      for (const [l, r, incident] of geo.limbs) {
+        const v = vector([l, r]);
+        const along = v && v.x * cx + v.y * cy;
+        if (!v || along >= 0) continue;
+        const n = Math.hypot(v.x, v.y);
+        if (n < minLength || along / (n * norm) >= R.piece_opposite_cos) continue;
+        const gains = incident.map((i) => lengths(geo.linePairs[i])).filter(Boolean);
+        if (gains.length && gains.reduce((sum, [a, b]) => sum + a - b, 0) > 0) pairs.push([l, r]);
+      }
+    }
+    return lines.length || pairs.length ? { lines, pairs } : null;
+  }
+
+  // The QA flag's message, word for word.
+  function swapText({ lines, pairs }) {
+    const why = [];
+    if (lines.length) why.push(`lines ${lines.map((l) => l.join("-")).join(", ")} cross over`);
+    if (pairs.length) why.push(`${pairs.map((p) => p.join("/")).join(", ")} point the opposite way to the other left/right pairs`);
+    return `left and right look swapped: ${why.join("; ")}`;
+  }
+
   const STYLE = `
 :host{display:block;position:relative;height:var(--crowd-2d-skeleton-height,calc(100vh - 24px));min-height:360px;
   font:13px/1.35 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1f24;--accent:#0a66c2}
@@ -406,6 +533,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
     #classes = [];
     #byLabel = new Map();
     #lines = [];
+    #swapGeo = null;
     #box = null;
     #colors = null;
     // image and view
@@ -479,13 +607,20 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       on(ui.stage, "contextmenu", (e) => e.preventDefault());
       on(ui.root, "click", (e) => this.#onClick(e));
       on(ui.root, "change", (e) => this.#onChange(e));
-      for (const box of [ui.instr, ui.insights]) {
-        // A slot with nothing in it hides its button, as in the public component.
-        const slot = box.querySelector("slot");
-        const sync = () => { box.hidden = !slot.assignedNodes().some((n) => n.textContent.trim()); };
-        on(slot, "slotchange", sync);
-        sync();
-      }
+      // A slot with nothing in it hides its button, as in the public component. Ground
+      // Truth streams the page, so the slotted element may be connected before its text
+      // arrives: slotchange misses text added to an element already assigned, the
+      // observer sees it.
+      const syncSlots = () => {
+        for (const box of [ui.instr, ui.insights]) {
+          box.hidden = !box.querySelector("slot").assignedNodes().some((n) => n.textContent.trim());
+        }
+      };
+      on(ui.root, "slotchange", syncSlots);
+      const slotted = new MutationObserver(syncSlots);
+      slotted.observe(this, { childList: true, subtree: true, characterData: true });
+      signal.addEventListener("abort", () => slotted.disconnect());
+      syncSlots();
       const resize = new ResizeObserver(() => this.#resize());
       resize.observe(ui.stage);
       signal.addEventListener("abort", () => resize.disconnect());
@@ -509,7 +644,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
     }
 
     // -------------------------------------------------------------- public API
-    /** The skeletons as they would be submitted (DESIGN.md skeleton contract). */
+    /** The skeletons as they would be submitted (docs/contracts.md#skeleton). */
     get value() {
       return this.#out(this.#state.skeletons);
     }
@@ -522,7 +657,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
         zoom: this.#s, width: this.#w, height: this.#h,
         skeletons: st.skeletons.map((s) => ({
           id: s.id, name: s.name, hidden: s.hidden, color: this.#skelColor(s),
-          skipped: [...s.skipped], hiddenLabels: [...s.hiddenLabels],
+          skipped: [...s.skipped], hiddenLabels: [...s.hiddenLabels], swap: this.#suspects.get(s.id) || null,
           points: Object.fromEntries([...s.points].map(([l, p]) => [l, { x: p.x, y: p.y, visibility: p.v }])),
         })),
       };
@@ -531,7 +666,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
     get submission() {
       const skeletons = this.#out(this.#state.skeletons);
       const uri = this.getAttribute("imageS3Uri") || s3UriFromUrl(this.getAttribute("imgSrc"));
-      const name = this.getAttribute("imageName") || decodeURIComponent(uri.split("?")[0].split("/").pop() || "");
+      const name = this.getAttribute("imageName") || fileName(uri);
       return {
         updated_annotations: JSON.stringify(skeletons),
         original_annotations: JSON.stringify(this.#out(this.#original)),
@@ -574,6 +709,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
         this.#classes = parseClasses(attr("keypointClasses"));
         this.#byLabel = new Map(this.#classes.map((c, i) => [c.label, i]));
         this.#lines = parseRig(attr("skeletonRig"), this.#byLabel);
+        this.#swapGeo = swapGeometry(this.#mirrorPairs(), this.#lines);
         this.#box = parseBox(attr("skeletonBoundingBox"), this.#classes);
         this.#colors = parseColors(attr("uniqueSkeletonColors"));
         this.#issues = parseIssues(attr("annotationIssues"));
@@ -935,37 +1071,14 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       });
     }
 
-    // Suspected left/right swaps: a pair whose left->right direction opposes the
-    // consensus of the skeleton's other pairs (works whichever way the person faces).
+    // Suspected left/right swaps by skeleton id, judged on the points as submitted.
     #findSwaps() {
       const found = new Map();
-      const pairs = this.#mirrorPairs();
+      const ix = (v, max) => clamp(Math.round(v), 0, Math.max(0, max - 1));
       for (const s of this.#state.skeletons) {
-        const d = pairs.filter(([a, b]) => s.points.has(a) && s.points.has(b)).map(([a, b]) => {
-          const pa = s.points.get(a);
-          const pb = s.points.get(b);
-          return { a, b, x: pa.x - pb.x, y: pa.y - pb.y };
-        });
-        if (d.length < 3) continue;
-        const pts = [...s.points.values()];
-        const size = Math.hypot(Math.max(...pts.map((p) => p.x)) - Math.min(...pts.map((p) => p.x)),
-          Math.max(...pts.map((p) => p.y)) - Math.min(...pts.map((p) => p.y)));
-        const unit = d.map((v) => {
-          const n = Math.hypot(v.x, v.y);
-          return n > 0.04 * size ? { x: v.x / n, y: v.y / n } : null;
-        });
-        const bad = [];
-        d.forEach((v, i) => {
-          if (!unit[i]) return;
-          let mx = 0;
-          let my = 0;
-          let count = 0;
-          unit.forEach((u, j) => { if (u && j !== i) { mx += u.x; my += u.y; count++; } });
-          const m = Math.hypot(mx, my);
-          if (count < 2 || m < 0.6 * count) return; // the other pairs do not agree among themselves
-          if ((unit[i].x * mx + unit[i].y * my) / m < -0.3) bad.push([v.a, v.b]);
-        });
-        if (bad.length && bad.length < d.length / 2) found.set(s.id, bad);
+        const points = new Map([...s.points].map(([l, p]) => [l, { x: ix(p.x, this.#w), y: ix(p.y, this.#h) }]));
+        const swap = findSwap(points, this.#swapGeo);
+        if (swap) found.set(s.id, swap);
       }
       return found;
     }
@@ -1064,7 +1177,8 @@ label.check{display:inline-flex;gap:4px;align-items:center}
             ctx.stroke();
           }
           ctx.setLineDash([]);
-          const suspects = new Set((this.#suspects.get(s.id) || []).flat());
+          const swap = this.#suspects.get(s.id);
+          const suspects = new Set(swap ? [...swap.lines, ...swap.pairs].flat() : []);
           let top = null;
           for (const c of this.#classes) {
             const p = at(c.label);
@@ -1168,11 +1282,8 @@ label.check{display:inline-flex;gap:4px;align-items:center}
 
     #warningTexts() {
       const out = [...this.#warnings];
-      for (const [id, pairs] of this.#suspects) {
-        const s = this.#skel(id);
-        for (const [a, b] of pairs) {
-          out.push(`${s.name}: ${a} and ${b} look swapped compared with the other left/right pairs (select one and press G, or F to mirror the whole skeleton)`);
-        }
+      for (const [id, swap] of this.#suspects) {
+        out.push(`${this.#skel(id).name}: ${swapText(swap)} (select a keypoint and press G to swap it with its counterpart, or F to mirror the whole skeleton)`);
       }
       return out;
     }
@@ -1608,45 +1719,54 @@ label.check{display:inline-flex;gap:4px;align-items:center}
       }
       return out;
     }
-    #askToConfirm(missing) {
+    // Why the worker should look again before submitting, or "" when nothing is odd.
+    #doubt() {
+      const missing = this.#missing();
+      if (missing.length) return `Some keypoints are neither placed nor skipped (N marks a keypoint as not in the image). ${missing.join("; ")}.`;
+      const before = this.#out(this.#original).length;
+      if (before && !this.value.length) return `This submits no skeletons and removes the ${before} this task started with.`;
+      return "";
+    }
+    #askToConfirm(doubt) {
       const ui = this.#ui;
-      ui.confirmMsg.textContent = `Some keypoints are neither placed nor skipped (N marks a keypoint as not in the image). ${missing.join("; ")}. Submit anyway?`;
+      ui.confirmMsg.textContent = `${doubt} Submit anyway?`;
       ui.confirm.hidden = false;
       ui.confirm.querySelector("[data-act=cancelSubmit]").focus();
     }
     #submitClicked() {
-      const missing = this.#missing();
-      if (missing.length && !this.#confirmed) return this.#askToConfirm(missing);
+      const doubt = this.#confirmed ? "" : this.#doubt();
+      if (doubt) return this.#askToConfirm(doubt);
       return this.#submitForm();
     }
     #submitForm() {
       const form = this.#form;
       if (!form || this.#errors.length) return;
       this.#confirmed = true;
-      this.#writeInputs(form);
+      if (!this.#writeInputs(form)) return;
       // crowd-form's own submit() collects the inputs and fires "submit", as the
       // public component relies on; a plain form needs requestSubmit() for the event.
       if (form.localName !== "crowd-form" && form.requestSubmit) form.requestSubmit();
       else form.submit();
     }
     #onFormSubmit(e) {
-      if (this.#errors.length || !this.#ready) {
+      const doubt = this.#confirmed ? "" : this.#doubt();
+      if (this.#errors.length || !this.#ready || doubt || !this.#writeInputs(this.#form)) {
         e.preventDefault();
         e.stopImmediatePropagation();
-        return;
+        if (doubt && this.#ready && !this.#errors.length) this.#askToConfirm(doubt);
       }
-      const missing = this.#missing();
-      if (missing.length && !this.#confirmed) {
-        e.preventDefault();
-        e.stopImmediatePropagation();
-        this.#askToConfirm(missing);
-        return;
-      }
-      this.#writeInputs(this.#form);
     }
     // One hidden input per field, reused if submit fires again (no duplicates).
+    // False (and the reason shown beside Submit) when the answer cannot be written:
+    // the form must never go out with stale or missing fields.
     #writeInputs(form) {
-      const values = this.submission;
+      let values;
+      try {
+        values = this.submission;
+      } catch (e) {
+        this.#say(`Submit failed: ${e.message}. Please report this task.`);
+        return false;
+      }
       for (const name of FIELDS) {
         let input = [...form.querySelectorAll("input[data-crowd-2d-skeleton]")].find((i) => i.name === name);
         if (!input) {
@@ -1658,6 +1778,7 @@ label.check{display:inline-flex;gap:4px;align-items:center}
         }
         input.value = values[name];
       }
+      return true;
     }
   }
 

@@ -13,7 +13,9 @@ Figures (targets from issue 4):
              the redraw in the next animation frame), and the interval between frames
              while real mouse input drags a keypoint (16.7 ms = no frame dropped).
 
-Run: python -m benchmarks ui [--runs N]
+Run: .venv/bin/python -m benchmarks ui [--runs N]   (or: make bench ARGS=ui)
+The browser is the CHROMIUM environment variable's, default /usr/bin/chromium
+(docs/development.md#chromium).
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from PIL import Image, ImageDraw, ImageFilter
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.ui.harness import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COMPONENT_JS,
     PERSON,
     VIEWPORT,
     PageServer,
     Skeleton,
+    chromium_path,
+    chromium_problem,
+    launch_chromium,
     page_html,
     rig_attributes,
 )
@@ -238,11 +241,18 @@ def report(browser: Browser, server: PageServer, args: argparse.Namespace, photo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks ui", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog=".venv/bin/python -m benchmarks ui",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--runs", type=int, default=9, help="page loads timed (default 9)")
     parser.add_argument("--steps", type=int, default=120, help="drag steps (default 120)")
     args = parser.parse_args(argv)
 
+    problem = chromium_problem(chromium_path())
+    if problem:
+        raise SystemExit(f"benchmarks ui: {problem}")
     raw, gz = measure_size()
     print(f"size      {raw / 1024:.1f} KB raw, {gz / 1024:.1f} KB gzip -9 (target <= 30 KB)")
     server = PageServer()
@@ -250,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     server.add("/bench/photo.jpg", photo, "image/jpeg")
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             report(browser, server, args, len(photo))
             browser.close()
     finally:

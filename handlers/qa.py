@@ -1,20 +1,26 @@
 """Quality checks on consolidated skeletons: flags for a reviewer, never corrections.
 
 ``left_right_swap`` — three geometric tests built from the rig alone, so they
-work for any rig with left/right pairs (people, vehicles):
+work for any rig with left/right pairs (people, vehicles). Their thresholds are
+:data:`SWAP_RULES_FILE` (``swap_rules.json``), and the labeling component runs
+the same three tests with the same thresholds for its live warning, so a worker
+and a reviewer are told the same thing (``tests/ui/test_swap_parity.py`` runs
+one list of cases through both):
 
 - *Crossed lines.* For every rig line whose ends both have a left/right
   counterpart (``left_elbow-left_wrist`` and ``right_elbow-right_wrist``), the
   two mirrored lines are compared with the two "crossed" lines obtained by
   exchanging one end (``left_elbow-right_wrist`` …). When the crossed lines are
-  clearly shorter (below :data:`CROSSED_RATIO` of the drawn ones), the labels
+  clearly shorter (below ``crossed_ratio`` of the drawn ones, and by more than
+  ``crossed_min_gain`` of the skeleton's size), the labels
   on one side of that joint were probably exchanged. This catches a swapped
   wrist or elbow, and a swapped arm below a correct shoulder.
 - *Reversed cross-pieces.* Left/right pairs joined by a rig line of their own
   (``left_shoulder-right_shoulder``, ``left_hip-right_hip``, the eyes; the
   truck's wheel axle and box edges) are rigid cross-pieces: on any real body
   their left-to-right directions agree (a torso cannot twist past 120
-  degrees). A piece pointing the opposite way (cosine below -0.5) from more
+  degrees). A piece pointing the opposite way (cosine below
+  ``piece_opposite_cos``, -0.5) from more
   than half of the other pieces is flagged; with only two pieces, both are.
 - *Reversed pairs.* Any other left/right pair (knees, wheels) pointing the
   opposite way from the agreeing cross-pieces is flagged when exchanging its
@@ -22,7 +28,7 @@ work for any rig with left/right pairs (people, vehicles):
   knees). This catches swapped knees, or a whole swapped lower leg, on a
   narrow stance, where the crossed-lines test sees almost no difference.
 
-Pairs shorter than :data:`PIECE_MIN_LENGTH` of the skeleton's size are left
+Pairs shorter than ``piece_min_length`` of the skeleton's size are left
 out of the direction tests (a person in profile has no reliable shoulder
 direction). Limits: a *consistent* swap of every left/right label (the whole
 body mirrored) leaves every length and direction consistent, so it is not
@@ -41,9 +47,12 @@ the parser rejects them.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 from handlers.oks import DEFAULT_SCALE, MIN_AREA, oks, scales
@@ -58,14 +67,8 @@ Flag = Literal[
     "modified_despite_no_changes_needed",
 ]
 
-#: Crossed lines shorter than this share of the drawn lines suggest a swap.
-CROSSED_RATIO = 0.75
-#: …and only when they are shorter by at least this share of the skeleton's size.
-CROSSED_MIN_GAIN = 0.05
-#: A cross-piece shorter than this share of the skeleton's size has no direction to trust.
-PIECE_MIN_LENGTH = 0.02
-#: Cosine below which two cross-pieces point opposite ways.
-PIECE_OPPOSITE_COS = -0.5
+#: The left/right swap thresholds, shared with the labeling component.
+SWAP_RULES_FILE = Path(__file__).resolve().with_name("swap_rules.json")
 #: Skeletons this similar are the same instance drawn twice.
 DUPLICATE_OKS = 0.9
 
@@ -189,6 +192,35 @@ def _duplicates(
 
 
 @dataclass(frozen=True, slots=True)
+class SwapRules:
+    """The thresholds of the left/right swap tests (``swap_rules.json``)."""
+
+    #: Crossed lines shorter than this share of the drawn lines suggest a swap…
+    crossed_ratio: float
+    #: …when they are shorter by at least this share of the skeleton's size.
+    crossed_min_gain: float
+    #: A pair shorter than this share of the skeleton's size has no direction to trust.
+    piece_min_length: float
+    #: Cosine below which two left/right pairs point opposite ways.
+    piece_opposite_cos: float
+
+    @classmethod
+    def parse(cls, obj: dict[str, Any]) -> SwapRules:
+        return cls(
+            crossed_ratio=float(obj["crossed_ratio"]),
+            crossed_min_gain=float(obj["crossed_min_gain"]),
+            piece_min_length=float(obj["piece_min_length"]),
+            piece_opposite_cos=float(obj["piece_opposite_cos"]),
+        )
+
+
+@cache
+def swap_rules() -> SwapRules:
+    """The shared thresholds, read on first use (the file ships in the Lambda archive)."""
+    return SwapRules.parse(json.loads(SWAP_RULES_FILE.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True, slots=True)
 class _Geometry:
     #: (a, b, mirror of a, mirror of b) for each pair of mirrored rig lines.
     line_pairs: tuple[tuple[str, str, str, str], ...]
@@ -197,6 +229,7 @@ class _Geometry:
     #: The other (left, right) pairs, each with the indices of its line pairs
     #: towards the body (all its line pairs when the rig gives no direction).
     limbs: tuple[tuple[str, str, tuple[int, ...]], ...]
+    rules: SwapRules
 
 
 _GEOMETRY: dict[int, tuple[Rig, _Geometry]] = {}
@@ -252,7 +285,7 @@ def _geometry(rig: Rig) -> _Geometry:
             )
         ]
         limbs.append((left, right, tuple(towards_body or incident)))
-    geometry = _Geometry(tuple(line_pairs), pieces, tuple(limbs))
+    geometry = _Geometry(tuple(line_pairs), pieces, tuple(limbs), swap_rules())
     _GEOMETRY[id(rig)] = (rig, geometry)
     return geometry
 
@@ -264,7 +297,9 @@ def _swap_flag(
     points: dict[str, Point], size: float, geometry: _Geometry, index: int
 ) -> QaFlag | None:
     dist = math.dist
-    min_gain = CROSSED_MIN_GAIN * size
+    rules = geometry.rules
+    crossed_ratio, opposite_cos = rules.crossed_ratio, rules.piece_opposite_cos
+    min_gain = rules.crossed_min_gain * size
     crossed: list[list[str]] = []
     for a, b, ma, mb in geometry.line_pairs:
         try:
@@ -273,12 +308,12 @@ def _swap_flag(
             continue
         drawn = dist(pa, pb) + dist(pma, pmb)
         swapped = dist(pa, pmb) + dist(pma, pb)
-        if swapped < CROSSED_RATIO * drawn and drawn - swapped > min_gain:
+        if swapped < crossed_ratio * drawn and drawn - swapped > min_gain:
             crossed.append([a, b])
             crossed.append([ma, mb])
-    min_length = PIECE_MIN_LENGTH * size
+    min_length = rules.piece_min_length * size
     pieces = _directions(points, geometry.pieces, min_length)
-    reversed_pairs = _odd_ones_out(pieces)
+    reversed_pairs = _odd_ones_out(pieces, opposite_cos)
     cx = cy = 0.0
     for pair, ux, uy in pieces:
         if pair not in reversed_pairs:
@@ -323,7 +358,7 @@ def _reversed_limbs(
         if along >= 0:  # within 90 degrees of the body's direction: the usual case
             continue
         length = math.hypot(dx, dy)
-        if length < min_length or along / (length * norm) >= PIECE_OPPOSITE_COS:
+        if length < min_length or along / (length * norm) >= geometry.rules.piece_opposite_cos:
             continue
         gains = [
             gain
@@ -363,7 +398,9 @@ def _directions(
     return out
 
 
-def _odd_ones_out(vectors: list[tuple[tuple[str, str], float, float]]) -> list[tuple[str, str]]:
+def _odd_ones_out(
+    vectors: list[tuple[tuple[str, str], float, float]], opposite_cos: float
+) -> list[tuple[str, str]]:
     """Pairs pointing opposite to more than half of the others (needs two or more)."""
     n = len(vectors)
     if n < 2:
@@ -372,7 +409,7 @@ def _odd_ones_out(vectors: list[tuple[tuple[str, str], float, float]]) -> list[t
     for pair, ux, uy in vectors:
         opposite = 0
         for _, vx, vy in vectors:  # a vector is never opposite to itself: cosine 1
-            if ux * vx + uy * vy < PIECE_OPPOSITE_COS:
+            if ux * vx + uy * vy < opposite_cos:
                 opposite += 1
         if opposite * 2 > n - 1:
             flagged.append(pair)

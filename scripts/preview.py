@@ -12,22 +12,31 @@ crowd-html-elements.js (served by AWS) cannot load offline: a small, clearly
 labelled local stand-in for <crowd-form> and <crowd-button> takes its place.
 
 Without --images, sample images are drawn (Pillow) into OUTPUT/sample-images;
-one of them comes with pre-annotations (wrists swapped on purpose).
+one of them comes with pre-annotations (wrists swapped on purpose). Files in
+--images that the preview cannot serve (not .jpg, .jpeg or .png, or folders)
+are listed on stderr with the reason. An image labeled already opens with its
+saved skeletons as the starting point, as in an adjustment job. The rig and
+the instructions default to the stack's defaults in Pulumi.yaml.
+
+Only the preview's own pages can submit: each carries a token the server
+checks, and a request from another origin is refused.
 
 Examples:
-  python -m scripts.preview
-  python -m scripts.preview --images ~/photos --rig human-18
-  python -m scripts.preview --manifest my.manifest --images ~/photos
+  .venv/bin/python -m scripts.preview
+  .venv/bin/python -m scripts.preview --images ~/photos --rig human-18
+  .venv/bin/python -m scripts.preview --manifest my.manifest --images ~/photos
   make preview ARGS="--port 8000 --no-browser"
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import mimetypes
 import os
 import re
+import secrets
 import sys
 import threading
 import traceback
@@ -40,9 +49,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+import yaml
+
 from components.s3_layout import IMAGES_PREFIX
 from components.worker_template import TEMPLATE_PATH, render_worker_template
 from handlers.rig import BUNDLED_RIGS_DIR, RIG_FILE_ENV, Rig, RigError, load_rig
+from handlers.task_input import PRE_ANNOTATION_KEYS
 from scripts.gt_limits import label_attribute_name, labeling_job_name
 from scripts.preview_groundtruth import (
     CROWD_HTML_ELEMENTS_URL,
@@ -57,13 +69,12 @@ from scripts.s3 import IMAGE_SUFFIXES, is_image
 REPO = Path(__file__).resolve().parent.parent
 COMPONENT_JS = REPO / "assets" / "crowd-2d-skeleton.js"
 STAND_IN_JS = Path(__file__).resolve().parent / "preview_stand_in.js"
+#: The stack's settings and their defaults: the preview shows what `pulumi up` deploys.
+PULUMI_YAML = REPO / "Pulumi.yaml"
 #: Manifest lines name images as Ground Truth would see them in the stack's bucket.
 BUCKET_PREFIX = f"s3://pose-labeling-preview/{IMAGES_PREFIX}"
-DEFAULT_INSTRUCTIONS = (
-    "Click each keypoint in the order shown beside the cursor.\n"
-    "N: the keypoint is not in the image. Shift+click: it is there but hidden (occluded).\n"
-    "After the last keypoint, the next click starts the next person."
-)
+#: The header that carries the page's token with a submission.
+TOKEN_HEADER = "X-Preview-Token"  # noqa: S105 - a header name, not a secret
 
 
 @dataclass
@@ -80,13 +91,22 @@ class PreviewJob:
     template: str  # stage 1 done
     labels: dict[int, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Every task page carries it; a submission without it is refused.
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     @property
     def output_manifest(self) -> Path:
         return self.output_dir / "output.manifest"
 
 
+def stack_defaults(pulumi_yaml: Path = PULUMI_YAML) -> dict[str, Any]:
+    """The ``default`` of every setting under ``config:`` in Pulumi.yaml."""
+    project = yaml.safe_load(pulumi_yaml.read_text(encoding="utf-8"))
+    return {key: spec.get("default") for key, spec in project.get("config", {}).items()}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    defaults = stack_defaults()
     parser = argparse.ArgumentParser(
         prog="python -m scripts.preview",
         description=__doc__,
@@ -99,7 +119,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="input manifest (JSON Lines) with pre-annotations; source-ref file names are "
         "looked up in --images",
     )
-    parser.add_argument("--rig", default="coco-person-17", help="bundled rig name or rig JSON file")
+    parser.add_argument(
+        "--rig",
+        default=defaults["rig"],
+        help=f"bundled rig name or rig JSON file (default: the stack's, {defaults['rig']})",
+    )
     parser.add_argument(
         "--label-attribute",
         type=label_attribute_name,
@@ -110,7 +134,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--job-name", type=labeling_job_name, default="pose-labeling-preview", help="job name"
     )
     parser.add_argument("--output", type=Path, default=Path("preview-output"), help="output folder")
-    parser.add_argument("--instructions", default=DEFAULT_INSTRUCTIONS, help="worker instructions")
+    parser.add_argument(
+        "--instructions",
+        default=defaults["instructions"],
+        help="worker instructions (default: the stack's, from Pulumi.yaml)",
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     args = parser.parse_args(argv)
@@ -123,19 +151,44 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def read_manifest(path: Path) -> list[dict[str, Any]]:
-    lines = []
+def read_manifest(path: Path, images: dict[str, Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The manifest's usable lines, each pointed at its image in the preview's bucket, and
+    one line for each it skips (not JSON, no source-ref, an image not in --images)."""
+    lines: list[dict[str, Any]] = []
+    skipped: list[str] = []
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not text.strip():
             continue
+        where = f"{path}: line {number}"
         try:
             line = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SystemExit(f"{path}: line {number}: not JSON ({exc.msg})") from exc
+            skipped.append(f"{where}: not JSON ({exc.msg})")
+            continue
         if not isinstance(line, dict) or not isinstance(line.get("source-ref"), str):
-            raise SystemExit(f"{path}: line {number}: expected an object with a source-ref")
+            skipped.append(f"{where}: expected an object with a source-ref")
+            continue
+        name = line["source-ref"].rsplit("/", 1)[-1]
+        if name not in images:
+            skipped.append(f"{where}: {line['source-ref']}: no usable {name} in --images")
+            continue
+        line["source-ref"] = BUCKET_PREFIX + name
         lines.append(line)
-    return lines
+    return lines, skipped
+
+
+def usable_images(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """The images the preview can serve, by name, and one line for each entry it skips."""
+    images: dict[str, Path] = {}
+    skipped: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.is_dir():
+            skipped.append(f"{path}: a folder (only the images directly in --images are used)")
+        elif not is_image(path.name):
+            skipped.append(f"{path}: not one of {', '.join(IMAGE_SUFFIXES)}")
+        else:
+            images[path.name] = path
+    return images, skipped
 
 
 def build_job(args: argparse.Namespace) -> PreviewJob:
@@ -156,14 +209,10 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
             pre = {}
     else:
         folder = args.images
-    images = {p.name: p for p in sorted(folder.iterdir()) if is_image(p.name)}
+    images, skipped = usable_images(folder)
     if args.manifest is not None:
-        manifest = read_manifest(args.manifest)
-        for given in manifest:
-            name = given["source-ref"].rsplit("/", 1)[-1]
-            if name not in images:
-                raise SystemExit(f"{args.manifest}: {given['source-ref']}: no {name} in {folder}")
-            given["source-ref"] = BUCKET_PREFIX + name
+        manifest, skipped_lines = read_manifest(args.manifest, images)
+        skipped += skipped_lines
     else:
         manifest = []
         for name in images:
@@ -172,8 +221,11 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
             if name in pre:
                 line["annotations"] = pre[name]
             manifest.append(line)
+    for reason in skipped:
+        print(f"preview: skipped {reason}", file=sys.stderr)
     if not manifest:
-        raise SystemExit(f"--images {folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        what = f"--manifest {args.manifest}: no usable lines" if args.manifest else "no images"
+        raise SystemExit(f"--images {folder}: {what} ({', '.join(sorted(IMAGE_SUFFIXES))})")
     with (output / "input.manifest").open("w", encoding="utf-8") as f:
         f.writelines(json.dumps(line) + "\n" for line in manifest)
     template = render_worker_template(
@@ -210,14 +262,36 @@ def grant_read_access(uri: str) -> str:
     return "/images/" + quote(uri[len(BUCKET_PREFIX) :])
 
 
-def render_page(job: PreviewJob, index: int) -> str:
+# The two calls into the Lambdas, each as Ground Truth makes it.
+def run_pre_annotation(job: PreviewJob, event: dict[str, Any]) -> dict[str, Any]:
     from handlers import pre_annotation
 
-    response = pre_annotation.lambda_handler(
-        pre_annotation_event(job.manifest[index], job.job_name)
-    )
+    return pre_annotation.lambda_handler(event)
+
+
+def run_post_annotation(job: PreviewJob, event: dict[str, Any]) -> list[dict[str, Any]]:
+    from handlers import post_annotation
+
+    return post_annotation.lambda_handler(event)
+
+
+def task_line(job: PreviewJob, index: int) -> dict[str, Any]:
+    """The manifest line a task is built from. An image labeled already starts from its
+    saved skeletons, as an adjustment job's task starts from the previous labels."""
+    line = job.manifest[index]
+    with job.lock:
+        saved = job.labels.get(index)
+    if saved is None:
+        return line
+    reopened = {k: v for k, v in line.items() if k not in PRE_ANNOTATION_KEYS}
+    reopened["annotations"] = saved[job.label_attribute]["updated_annotations"]
+    return reopened
+
+
+def render_page(job: PreviewJob, index: int) -> str:
+    response = run_pre_annotation(job, pre_annotation_event(task_line(job, index), job.job_name))
     page = render_task(job.template, response["taskInput"], grant_read_access)
-    stand_in = f"/crowd-html-elements-stand-in.js?submit=/submit/{index}"
+    stand_in = f"/crowd-html-elements-stand-in.js?submit=/submit/{index}&token={job.token}"
     # Ground Truth shows the template inside its own standards-mode page.
     head = (
         f"<!doctype html><meta charset=utf-8><title>{escape(job.job_name)} #{index}</title>"
@@ -228,8 +302,6 @@ def render_page(job: PreviewJob, index: int) -> str:
 
 def consolidate(job: PreviewJob, index: int, answer: dict[str, Any]) -> dict[str, Any]:
     """Run the post-annotation Lambda on one answer; write the output-manifest line."""
-    from handlers import post_annotation
-
     line = job.manifest[index]
     event = post_annotation_event(
         job_name=job.job_name,
@@ -238,7 +310,7 @@ def consolidate(job: PreviewJob, index: int, answer: dict[str, Any]) -> dict[str
         source_ref=line["source-ref"],
         answer=answer,
     )
-    [result] = post_annotation.lambda_handler(event)
+    [result] = run_post_annotation(job, event)
     label = result["consolidatedAnnotation"]["content"][job.label_attribute]
     out = output_manifest_line(
         line,
@@ -275,6 +347,18 @@ def index_page(job: PreviewJob) -> str:
     )
 
 
+def refusal(job: PreviewJob, headers: Any, port: int) -> str | None:
+    """Why a submission is refused, or None: it must come from one of the preview's own
+    pages (its token, and its origin when the browser names one)."""
+    own = {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
+    origin = headers.get("Origin")
+    if origin is not None and origin not in own:
+        return f"submission from {origin} refused: only the preview's own pages can submit"
+    if not hmac.compare_digest(headers.get(TOKEN_HEADER, ""), job.token):
+        return "submission without the page's token refused: reload the task page"
+    return None
+
+
 def make_server(job: PreviewJob, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def send(self, status: int, body: bytes | str, kind: str) -> None:
@@ -292,7 +376,22 @@ def make_server(job: PreviewJob, port: int) -> ThreadingHTTPServer:
                 return int(match.group(1))
             return None
 
+        def port(self) -> int:
+            address = self.server.server_address
+            assert isinstance(address, tuple)
+            return int(address[1])
+
+        def host_refused(self) -> bool:
+            """Answer 421 to a request for another host name (a DNS-rebinding page)."""
+            port = self.port()
+            if self.headers.get("Host") in (f"127.0.0.1:{port}", f"localhost:{port}"):
+                return False
+            self.send(421, "this server answers only 127.0.0.1 and localhost", "text/plain")
+            return True
+
         def do_GET(self) -> None:
+            if self.host_refused():
+                return
             path = unquote(self.path.split("?")[0])
             html = "text/html; charset=utf-8"
             js = "application/javascript; charset=utf-8"
@@ -315,9 +414,16 @@ def make_server(job: PreviewJob, port: int) -> ThreadingHTTPServer:
                 self.send(404, "not found", "text/plain")
 
         def do_POST(self) -> None:
+            if self.host_refused():
+                return
             i = self.task_index("submit")
             if i is None:
                 self.send(404, "not found", "text/plain")
+                return
+            refused = refusal(job, self.headers, self.port())
+            if refused:
+                print(f"preview: {refused}", file=sys.stderr)
+                self.send(403, json.dumps({"error": refused}), "application/json")
                 return
             try:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -325,11 +431,12 @@ def make_server(job: PreviewJob, port: int) -> ThreadingHTTPServer:
                 consolidate(job, i, answer)
             except Exception as exc:  # report to the page and the terminal, keep serving
                 traceback.print_exc()
-                body: dict[str, str | None] = {"error": f"{type(exc).__name__}: {exc}"}
-                self.send(500, json.dumps(body), "application/json")
+                error = {"error": f"{type(exc).__name__}: {exc}"}
+                self.send(500, json.dumps(error), "application/json")
                 return
             nxt = f"/task/{i + 1}" if i + 1 < len(job.manifest) else None
-            body = {"output": str(job.output_manifest), "next": nxt}
+            saved = job.manifest[i]["source-ref"].rsplit("/", 1)[-1]
+            body = {"output": str(job.output_manifest), "next": nxt, "saved": saved}
             self.send(200, json.dumps(body), "application/json")
 
         def log_message(self, format: str, *args: Any) -> None:

@@ -10,7 +10,8 @@ Three things Ground Truth does that the preview must do the same way:
 * the output-manifest line: the input line's keys, then ``<label>`` and
   ``<label>-metadata`` as Ground Truth writes them.
 
-Shapes: ``groundtruth-contracts.md`` sections 2-4 in the project's reference notes.
+Shapes: ``docs/contracts.md`` (task input, post-annotation request and response,
+output manifest).
 """
 
 from __future__ import annotations

@@ -7,17 +7,22 @@
  *   <crowd-form>: submit() fires a cancelable "submit" event on the form, then
  *     collects every named input into one JSON object, as Ground Truth's
  *     annotationData.content; the result is pushed to window.crowdFormSubmissions
- *     and, when the script URL carries ?submit=URL, POSTed there as JSON.
+ *     and, when the script URL carries ?submit=URL&token=T, POSTed there as JSON
+ *     with the page's token (the preview refuses a submission without it). After
+ *     a save the next image opens at once, and its banner says what was saved.
  *   <crowd-button form-action="submit">: a button that calls that submit().
  */
 (() => {
   "use strict";
   if (customElements.get("crowd-form")) return;
   const script = document.currentScript;
-  const submitUrl = script ? new URL(script.src, location.href).searchParams.get("submit") : null;
+  const params = script ? new URL(script.src, location.href).searchParams : new URLSearchParams();
+  const submitUrl = params.get("submit");
+  const token = params.get("token") || "";
+  const SAVED_KEY = "crowd-stand-in:saved"; // the confirmation carried to the next page
   window.crowdFormSubmissions = [];
 
-  function banner(text, error) {
+  function banner(text, error, ok) {
     let b = document.getElementById("crowd-stand-in-banner");
     if (!b) {
       b = document.createElement("div");
@@ -27,12 +32,16 @@
       document.body.prepend(b);
     }
     b.textContent = text;
-    b.style.background = error ? "#fdecea" : "#fff4ce";
+    b.style.background = error ? "#fdecea" : ok ? "#e3f4e1" : "#fff4ce";
   }
 
   class CrowdForm extends HTMLElement {
     connectedCallback() {
-      if (submitUrl) banner("Offline preview: crowd-form is a local stand-in, not crowd-html-elements.js. Submitting runs the real post-annotation Lambda locally.");
+      if (!submitUrl) return;
+      const intro = "Offline preview: crowd-form is a local stand-in, not crowd-html-elements.js. Submitting runs the real post-annotation Lambda locally.";
+      const saved = sessionStorage.getItem(SAVED_KEY);
+      sessionStorage.removeItem(SAVED_KEY);
+      banner(saved ? `✓ ${saved} This is the next image. (${intro})` : intro, false, !!saved);
     }
 
     submit() {
@@ -53,13 +62,18 @@
       try {
         const response = await fetch(submitUrl, {
           method: "POST",
-          headers: { "Content-Type": "application/json" },
+          headers: { "Content-Type": "application/json", "X-Preview-Token": token },
           body: JSON.stringify(content),
         });
         const result = await response.json();
         if (!response.ok) throw new Error(result.error || response.statusText);
-        banner(`Saved to ${result.output}. ${result.next ? "Opening the next image…" : "That was the last image."}`);
-        if (result.next) setTimeout(() => location.assign(result.next), 600);
+        const saved = `Saved ${result.saved} to ${result.output}.`;
+        if (result.next) {
+          sessionStorage.setItem(SAVED_KEY, saved);
+          location.assign(result.next);
+        } else {
+          banner(`✓ ${saved} That was the last image.`, false, true);
+        }
       } catch (e) {
         banner(`Submission failed: ${e.message}`, true);
       }

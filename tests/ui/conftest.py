@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.ui.harness import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     REPO,
     VIEWPORT,
     PageServer,
     Skeleton,
+    chromium_path,
+    chromium_problem,
+    launch_chromium,
     page_html,
 )
 
@@ -39,12 +39,11 @@ def server() -> Iterator[PageServer]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: run `make chromium` (the browser tests need Debian's Chromium)"
-        )
+    problem = chromium_problem(chromium_path())
+    if problem:
+        pytest.fail(problem)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch_chromium(p)
         yield b
         b.close()
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 import io
 import json
+import os
 import threading
+import time
 from collections.abc import Mapping
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Browser, Locator, Page, Playwright
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENT_JS = REPO / "assets" / "crowd-2d-skeleton.js"
 STAND_IN_JS = REPO / "scripts" / "preview_stand_in.js"
 
-#: Debian's Chromium, launched as COMMON practice on this project (no Playwright download).
-CHROMIUM = "/usr/bin/chromium"
+#: The browser when the CHROMIUM environment variable is unset: Debian's package.
+#: Playwright's own browser download is never used (it cannot work offline).
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,6 +32,33 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 IMAGE_SIZE = (2400, 1600)
+
+
+def chromium_path() -> str:
+    """The one setting that picks the browser for every UI test and benchmark: the
+    CHROMIUM environment variable (the Makefile exports its own CHROMIUM), else Debian's."""
+    return os.environ.get("CHROMIUM") or DEFAULT_CHROMIUM
+
+
+def chromium_problem(path: str) -> str | None:
+    """Why ``path`` cannot be launched, in one line, or None."""
+    if Path(path).is_file() and os.access(path, os.X_OK):
+        return None
+    return (
+        f"CHROMIUM={path} is not an executable file: run `make chromium` for Debian's package,"
+        " or set CHROMIUM to a Chromium or Chrome binary (docs/development.md#chromium)"
+    )
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Headless Chromium from :func:`chromium_path`."""
+    path = chromium_path()
+    problem = chromium_problem(path)
+    if problem:
+        raise RuntimeError(problem)
+    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+
+
 VIEWPORT = {"width": 1280, "height": 800}
 
 
@@ -64,11 +94,15 @@ class PageServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, tuple[bytes, str]] = {}
+        self.streamed: dict[str, tuple[list[bytes], float]] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
+                if path in server.streamed:
+                    self.stream(*server.streamed[path])
+                    return
                 if path == "/assets/crowd-2d-skeleton.js":
                     body, kind = COMPONENT_JS.read_bytes(), "application/javascript; charset=utf-8"
                 elif path == "/stand-in.js":
@@ -87,6 +121,19 @@ class PageServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def stream(self, parts: list[bytes], pause: float) -> None:
+                """An HTML page in parts, as a slow network or a streaming server sends it:
+                no Content-Length, each part flushed, a pause between parts."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                for i, part in enumerate(parts):
+                    if i:
+                        time.sleep(pause)
+                    self.wfile.write(part)
+                    self.wfile.flush()
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -97,6 +144,11 @@ class PageServer:
 
     def add(self, path: str, body: str | bytes, kind: str = "text/html; charset=utf-8") -> str:
         self.routes[path] = (body.encode() if isinstance(body, str) else body, kind)
+        return self.url + path
+
+    def add_streamed(self, path: str, parts: list[str], pause: float) -> str:
+        """Serve ``parts`` one after another with ``pause`` seconds between them."""
+        self.streamed[path] = ([part.encode() for part in parts], pause)
         return self.url + path
 
     def close(self) -> None:

@@ -195,7 +195,11 @@ def test_swapped_pair_raises_a_live_warning(mount):
     for x, y in swapped:
         sk.click(x, y)
     warnings = sk.el.locator(".warn li").all_inner_texts()
-    assert any("left_wrist and right_wrist look swapped" in w for w in warnings), warnings
+    assert warnings == [
+        "person 1: left and right look swapped: lines left_elbow-left_wrist, right_elbow-right_wrist"
+        " cross over; left_wrist/right_wrist point the opposite way to the other left/right pairs"
+        " (select a keypoint and press G to swap it with its counterpart, or F to mirror the whole skeleton)"
+    ]
     sk.press("Escape")
     sk.el.locator(".card [data-act=row]", has_text="left_wrist").click()  # selects the placed point
     sk.press("g")

@@ -6,20 +6,13 @@ import json
 
 import pytest
 
+from handlers.submission import SUBMISSION_FIELDS
 from tests.ui.harness import PERSON, READY_PROBE, REPO, Skeleton, attributes, rig_attributes
 
 pytestmark = pytest.mark.browser
 
-CONTRACT_FIELDS = {
-    "updated_annotations",
-    "original_annotations",
-    "image_s3_uri",
-    "image_name",
-    "image_width",
-    "image_height",
-    "no_changes_needed",
-    "total_time_in_seconds",
-}
+#: The worker-submission contract, as the post-annotation Lambda reads it.
+CONTRACT_FIELDS = set(SUBMISSION_FIELDS)
 
 
 def test_submission_fields_match_the_contract_exactly(mount):
@@ -27,7 +20,8 @@ def test_submission_fields_match_the_contract_exactly(mount):
     for x, y in PERSON:
         sk.click(x, y)
     submission = sk.submit()
-    assert set(submission) == CONTRACT_FIELDS
+    assert list(submission) == list(SUBMISSION_FIELDS)  # the form's inputs, in order
+    assert sk.el.evaluate("e => Object.keys(e.submission)") == list(SUBMISSION_FIELDS)
     assert all(isinstance(v, str) for v in submission.values())
     assert submission["image_s3_uri"] == "s3://pose-bucket/labeling_jobs/images/test.jpg"
     assert submission["image_name"] == "test.jpg"
@@ -259,16 +253,64 @@ def test_new_reviewer_notes_keep_the_workers_labels(mount):
     assert len(sk.value[0]["annotations"]) == 1
 
 
-def test_readme_key_table_matches_the_component(mount):
+def test_documented_key_table_matches_the_component(mount):
     sk = mount(rig_attributes())
     shown = sk.el.evaluate(
         "e => [...e.shadowRoot.querySelectorAll('.keys tr')].map(r => [...r.cells].map(c => c.textContent))"
     )
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### Keys and mouse") : readme.index("### Attributes")]
+    doc = (REPO / "docs" / "labeling-ui.md").read_text()
+    section = doc[doc.index("## Keys and mouse") : doc.index("## Attributes")]
     rows = [
         [cell.strip() for cell in line.strip().strip("|").split(" | ")]
         for line in section.splitlines()
         if line.startswith("| ") and not line.startswith("| key or action")
     ]
     assert rows == shown
+
+
+def test_image_key_with_a_percent_sign_submits_without_image_name(mount, page):
+    # Without imageName the name comes from the S3 key, which is raw text: "100%.jpg"
+    # is not URL-encoded and must not be decoded (decoding it threw, and Submit did nothing).
+    sk = mount(rig_attributes(imageS3Uri="s3://pose-bucket/labeling_jobs/images/100%.jpg"))
+    for x, y in PERSON:
+        sk.click(x, y)
+    sk.button("submit").click()
+    page.wait_for_function("() => window.crowdFormSubmissions.length === 1", timeout=3000)
+    submission = page.evaluate("() => window.crowdFormSubmissions[0]")
+    assert submission["image_name"] == "100%.jpg"
+    assert submission["image_s3_uri"] == "s3://pose-bucket/labeling_jobs/images/100%.jpg"
+
+
+def test_submitting_no_skeletons_over_preannotations_asks_first(mount, page):
+    initial = [{"name": "runner", "annotations": [{"label": "nose", "x": 1200, "y": 300}]}]
+    sk = mount(rig_attributes(initialValues=json.dumps(initial)))
+    sk.el.locator("[data-act=deleteSkeleton]").click()
+    assert sk.value == []
+    sk.button("submit").click()
+    confirm = sk.el.locator(".confirm")
+    assert confirm.is_visible()
+    assert "This submits no skeletons and removes the 1 this task started with." in (
+        confirm.inner_text()
+    )
+    assert page.evaluate("() => window.crowdFormSubmissions.length") == 0
+    sk.button("confirmSubmit").click()
+    page.wait_for_function("() => window.crowdFormSubmissions.length === 1")
+    assert page.evaluate("() => window.crowdFormSubmissions[0].updated_annotations") == "[]"
+
+
+def test_submitting_no_skeletons_on_an_empty_task_needs_no_confirmation(mount, page):
+    sk = mount(rig_attributes())
+    assert sk.submit()["updated_annotations"] == "[]"
+
+
+def test_a_submission_that_cannot_be_written_is_held_and_says_why(mount, page):
+    sk = mount(rig_attributes())  # no skeletons: Submit asks nothing first
+    # Fault injection: reading the answer fails (as decoding "100%.jpg" once did).
+    sk.el.evaluate(
+        "e => Object.defineProperty(e, 'submission', {get() { throw new Error('boom'); }})"
+    )
+    sk.button("submit").click()
+    assert sk.el.locator(".status2").inner_text() == "Submit failed: boom. Please report this task."
+    page.evaluate("() => document.querySelector('crowd-form').submit()")  # from outside too
+    assert page.evaluate("() => window.crowdFormSubmissions.length") == 0
+    assert page.evaluate("() => document.querySelectorAll('crowd-form input').length") == 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
-from scripts.preview import build_job, parse_args
+from scripts.preview import PULUMI_YAML, build_job, parse_args
 
 
 @pytest.mark.parametrize(
@@ -32,14 +33,47 @@ def test_preview_unknown_rig_names_the_choices(tmp_path):
         build_job(args)
 
 
-def test_preview_manifest_line_must_name_an_image_in_the_folder(tmp_path):
-    (tmp_path / "a.jpg").write_bytes(b"")
+def test_preview_skips_bad_manifest_lines_and_keeps_the_good_ones(tmp_path, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "a.jpg").write_bytes(b"")
+    (images / "c.webp").write_bytes(b"")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(
+        "\n".join(
+            [
+                json.dumps({"source-ref": "s3://b/k/missing.jpg"}),
+                "{not json",
+                json.dumps({"source": "s3://b/k/a.jpg"}),
+                json.dumps({"source-ref": "s3://b/k/c.webp"}),
+                json.dumps({"source-ref": "s3://b/k/a.jpg", "extra": 1}),
+            ]
+        )
+        + "\n"
+    )
+    args = parse_args(
+        ["--images", str(images), "--manifest", str(manifest), "--output", str(tmp_path / "o")]
+    )
+    job = build_job(args)
+    assert job.manifest == [
+        {"source-ref": "s3://pose-labeling-preview/labeling_jobs/images/a.jpg", "extra": 1}
+    ]
+    assert capsys.readouterr().err.splitlines() == [
+        f"preview: skipped {images / 'c.webp'}: not one of .jpg, .jpeg, .png",
+        f"preview: skipped {manifest}: line 1: s3://b/k/missing.jpg: no usable missing.jpg in --images",
+        f"preview: skipped {manifest}: line 2: not JSON (Expecting property name enclosed in double quotes)",
+        f"preview: skipped {manifest}: line 3: expected an object with a source-ref",
+        f"preview: skipped {manifest}: line 4: s3://b/k/c.webp: no usable c.webp in --images",
+    ]
+
+
+def test_preview_manifest_without_usable_lines_stops(tmp_path):
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(json.dumps({"source-ref": "s3://b/k/missing.jpg"}) + "\n")
     args = parse_args(
         ["--images", str(tmp_path), "--manifest", str(manifest), "--output", str(tmp_path / "o")]
     )
-    with pytest.raises(SystemExit, match=r"m.jsonl: s3://b/k/missing.jpg: no missing.jpg in"):
+    with pytest.raises(SystemExit, match=r"--manifest .*m.jsonl: no usable lines"):
         build_job(args)
 
 
@@ -51,3 +85,27 @@ def test_preview_default_samples_are_generated_deterministically(tmp_path):
         assert first.images[name].read_bytes() == second.images[name].read_bytes()
     lines = (tmp_path / "1" / "input.manifest").read_text().splitlines()
     assert [json.loads(x)["source-ref"].rsplit("/", 1)[-1] for x in lines] == sorted(first.images)
+
+
+def test_preview_defaults_are_the_stacks(tmp_path):
+    config = yaml.safe_load(PULUMI_YAML.read_text())["config"]
+    args = parse_args([])
+    assert args.rig == config["rig"]["default"]
+    assert args.instructions == config["instructions"]["default"]
+
+
+def test_preview_lists_the_files_it_cannot_use(tmp_path, capsys):
+    images = tmp_path / "images"
+    (images / "more").mkdir(parents=True)
+    for name in ("a.jpg", "b.PNG", "c.webp", "d.gif", "e.bmp", "f.tiff"):
+        (images / name).write_bytes(b"")
+    job = build_job(parse_args(["--images", str(images), "--output", str(tmp_path / "out")]))
+    assert sorted(job.images) == ["a.jpg", "b.PNG"]
+    suffixes = ".jpg, .jpeg, .png"
+    assert capsys.readouterr().err.splitlines() == [
+        f"preview: skipped {images / 'c.webp'}: not one of {suffixes}",
+        f"preview: skipped {images / 'd.gif'}: not one of {suffixes}",
+        f"preview: skipped {images / 'e.bmp'}: not one of {suffixes}",
+        f"preview: skipped {images / 'f.tiff'}: not one of {suffixes}",
+        f"preview: skipped {images / 'more'}: a folder (only the images directly in --images are used)",
+    ]
