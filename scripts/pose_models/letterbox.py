@@ -74,11 +74,12 @@ def letterbox(
 ) -> tuple[NDArray[np.float32], Letterbox]:
     """``image`` as a model input: float32 ``[1, 3, H, W]``, RGB in 0..1, letterboxed.
 
-    ``image`` may be freshly opened and not yet decoded: a JPEG much larger than
+    ``image`` is best freshly opened and not yet decoded: a JPEG much larger than
     the input is then decoded at a reduced scale (Pillow's ``draft``, the same
     shortcut as ``Image.thumbnail``), which is much faster and loses nothing
-    the model would see. Decoding errors propagate (``OSError``, ``ValueError``,
-    ``SyntaxError``, ``Image.DecompressionBombError``).
+    the model would see. It is turned upright in place (no full-size copy).
+    Decoding errors propagate (``OSError``, ``ValueError``, ``SyntaxError``,
+    ``Image.DecompressionBombError``).
     """
     # The size the worker sees (full resolution, upright), read before draft shrinks it.
     box = Letterbox.fit(oriented_size(image), input_size)
@@ -86,11 +87,14 @@ def letterbox(
     # way EXIF orientation then turns the image.
     longest = max(input_size)
     image.draft("RGB", (longest, longest))
-    upright = ImageOps.exif_transpose(image).convert("RGB")
-    if upright.size != box.resized:
-        upright = upright.resize(box.resized, Image.Resampling.BILINEAR)
+    # In place: an upright image (the usual case) is not copied at full size.
+    ImageOps.exif_transpose(image, in_place=True)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if image.size != box.resized:
+        image = image.resize(box.resized, Image.Resampling.BILINEAR)
     canvas = Image.new("RGB", input_size, (PAD_VALUE, PAD_VALUE, PAD_VALUE))
-    canvas.paste(upright, (box.left, box.top))
+    canvas.paste(image, (box.left, box.top))
     pixels = np.asarray(canvas, dtype=np.float32) / np.float32(255)
     return pixels.transpose(2, 0, 1)[np.newaxis], box
 
