@@ -42,7 +42,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -269,7 +269,8 @@ def _show(labels: Sequence[str], limit: int = 6) -> str:
 @dataclass
 class Tally:
     images: int = 0
-    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: Images that could not be read or decoded (each named in a warning as it happened).
+    unreadable: int = 0
     people_found: int = 0
     people_written: int = 0
     #: People whose every keypoint was left out: nothing for the worker to correct.
@@ -460,7 +461,7 @@ def _run(
             bar.update()
             tally.images += 1
             if loaded.prepared is None:
-                tally.unreadable.append((loaded.ref.name, loaded.problem))
+                tally.unreadable += 1
                 tqdm.write(f"{PROG}: warning: {loaded.ref.name}: {loaded.problem}", file=sys.stderr)
                 continue
             people = model.detect(loaded.prepared)
@@ -521,9 +522,9 @@ def _summary(args: argparse.Namespace, tally: Tally, total: int) -> None:
         print(text, file=sys.stderr)
 
     threshold = args.keypoint_threshold
-    read = tally.images - len(tally.unreadable)
+    read = tally.images - tally.unreadable
     unreadable = (
-        f" ({len(tally.unreadable):,} could not be read, listed above: no pre-annotations)"
+        f" ({tally.unreadable:,} could not be read, listed above: no pre-annotations)"
         if tally.unreadable
         else ""
     )
