@@ -38,7 +38,7 @@ from benchmarks.bench_manifest import stack_outputs
 from handlers.rig import load_rig
 from scripts import prelabel
 from scripts.pose_models import yolo_pose_onnx
-from scripts.pose_models.letterbox import letterbox
+from scripts.pose_models.letterbox import Letterbox, letterbox
 from tests.scripts.pose_onnx import NUM_KEYPOINTS, constant_model
 
 SIZES = {"1920x1080": (1920, 1080), "4032x3024": (4032, 3024)}
@@ -93,7 +93,7 @@ def draft_scale(jpeg: bytes) -> int:
     """The reduction Pillow's JPEG draft gives for a 640 input (1, 2, 4 or 8)."""
     image = Image.open(io.BytesIO(jpeg))
     full = image.size[0]
-    image.draft("RGB", (INPUT, INPUT))
+    image.draft("RGB", Letterbox.fit(image.size, (INPUT, INPUT)).resized)  # as letterbox() does
     return full // image.size[0]
 
 

@@ -82,11 +82,12 @@ def letterbox(
     ``Image.DecompressionBombError``).
     """
     # The size the worker sees (full resolution, upright), read before draft shrinks it.
+    turned = _quarter_turned(image)
     box = Letterbox.fit(oriented_size(image), input_size)
-    # Drafting to a square of the longest input side is large enough whichever
-    # way EXIF orientation then turns the image.
-    longest = max(input_size)
-    image.draft("RGB", (longest, longest))
+    # Decode no larger than needed: draft picks the largest JPEG reduction (1/2, 1/4,
+    # 1/8) that still covers the resized image, in the file's own orientation.
+    width, height = box.resized
+    image.draft("RGB", (height, width) if turned else (width, height))
     # In place: an upright image (the usual case) is not copied at full size.
     ImageOps.exif_transpose(image, in_place=True)
     if image.mode != "RGB":
@@ -107,6 +108,8 @@ _QUARTER_TURNS = (5, 6, 7, 8)
 def oriented_size(image: Image.Image) -> tuple[int, int]:
     """``(width, height)`` as a browser shows the image: EXIF orientation applied."""
     width, height = image.size
-    if image.getexif().get(_ORIENTATION, 1) in _QUARTER_TURNS:
-        return height, width
-    return width, height
+    return (height, width) if _quarter_turned(image) else (width, height)
+
+
+def _quarter_turned(image: Image.Image) -> bool:
+    return image.getexif().get(_ORIENTATION, 1) in _QUARTER_TURNS
