@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -303,8 +304,11 @@ def skeletons_for(
         points = []
         for label, k in mapping.pairs:
             x, y, confidence = (float(v) for v in person.keypoints[k])
-            if confidence < keypoint_threshold:
+            if not confidence >= keypoint_threshold:  # NaN from a broken model too
                 tally.below_threshold += 1
+                continue
+            if not (math.isfinite(x) and math.isfinite(y)):
+                tally.outside_image += 1
                 continue
             px, py = round(x), round(y)
             if not (0 <= px < width and 0 <= py < height):

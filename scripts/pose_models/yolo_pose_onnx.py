@@ -126,8 +126,9 @@ def decode(
     max_people: int = MAX_PEOPLE,
 ) -> list[Person]:
     """The people in one image's ``[5 + 3K, N]`` output, best score first, in image pixels."""
-    scores = output[4]
-    candidates = output[:, scores > score_threshold]
+    # A candidate with a NaN box would suppress every other one in NMS: only finite ones.
+    usable = (output[4] > score_threshold) & np.isfinite(output[:BOX_AND_SCORE]).all(axis=0)
+    candidates = output[:, usable]
     cx, cy, w, h = candidates[:4]
     corners = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
     kept = nms(corners, candidates[4], iou_threshold)[:max_people]

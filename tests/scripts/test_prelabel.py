@@ -108,6 +108,7 @@ def test_people_come_back_in_image_pixels_with_low_confidence_points_left_out(
     first = [(300 + 2 * k, 200 + 10 * k, 0.95) for k in range(NUM_KEYPOINTS)]
     first[3] = (306, 230, 0.4)  # left_ear: below the 0.5 threshold
     first[16] = (332, 130, 0.9)  # right_ankle: in the grey band above the image
+    first[15] = (float("nan"), 350, 0.9)  # left_ankle: a broken value, never written
     model = constant_model(
         tmp_path / "m.onnx",
         [
@@ -142,7 +143,9 @@ def test_people_come_back_in_image_pixels_with_low_confidence_points_left_out(
         0.6,
     )
     expected = {
-        COCO[k]: (600 + 4 * k, 120 + 20 * k, 0.95) for k in range(NUM_KEYPOINTS) if k not in (3, 16)
+        COCO[k]: (600 + 4 * k, 120 + 20 * k, 0.95)
+        for k in range(NUM_KEYPOINTS)
+        if k not in (3, 15, 16)
     }
     assert points(one) == expected
     assert [p["label"] for p in one["annotations"]] == [
@@ -152,7 +155,7 @@ def test_people_come_back_in_image_pixels_with_low_confidence_points_left_out(
     assert points(two) == dict.fromkeys(COCO, (200, 520, 0.8))
     assert "people:     2 found, 2 written" in err
     assert (
-        "keypoints:  32 kept, 1 below confidence 0.5 (left for the worker), 1 outside the image"
+        "keypoints:  31 kept, 1 below confidence 0.5 (left for the worker), 2 outside the image"
         in err
     )
     assert not (tmp_path / "pre.jsonl.partial").exists()
@@ -168,6 +171,7 @@ def test_overlapping_boxes_are_one_person_unless_the_iou_threshold_allows(
             Candidate(30, 30, 20, 40, 0.7),
             Candidate(31, 30, 20, 40, 0.9),  # IoU 0.9 with the first, better scored
             Candidate(10, 10, 6, 6, 0.5),  # apart from both
+            Candidate(float("nan"), 30, 20, 40, 0.95),  # broken: must not suppress the others
         ],
     )
     base = [str(folder), "--model", str(model), "--stack-outputs", str(outputs_file), "--dry-run"]
