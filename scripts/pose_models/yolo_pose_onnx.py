@@ -126,7 +126,7 @@ def decode(
     max_people: int = MAX_PEOPLE,
 ) -> list[Person]:
     """The people in one image's ``[5 + 3K, N]`` output, best score first, in image pixels."""
-    # A candidate with a NaN box would suppress every other one in NMS: only finite ones.
+    # A candidate with a NaN box or score (a broken model) is nobody.
     usable = (output[4] > score_threshold) & np.isfinite(output[:BOX_AND_SCORE]).all(axis=0)
     candidates = output[:, usable]
     cx, cy, w, h = candidates[:4]

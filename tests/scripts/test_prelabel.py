@@ -171,12 +171,12 @@ def test_overlapping_boxes_are_one_person_unless_the_iou_threshold_allows(
             Candidate(30, 30, 20, 40, 0.7),
             Candidate(31, 30, 20, 40, 0.9),  # IoU 0.9 with the first, better scored
             Candidate(10, 10, 6, 6, 0.5),  # apart from both
-            Candidate(float("nan"), 30, 20, 40, 0.95),  # broken: must not suppress the others
+            Candidate(float("nan"), 30, 20, 40, 0.95),  # broken: nobody
         ],
     )
     base = [str(folder), "--model", str(model), "--stack-outputs", str(outputs_file), "--dry-run"]
 
-    code, stdout, _ = run(capsys, *base)
+    code, stdout, err = run(capsys, *base)
     loose_code, loose, _ = run(capsys, *base, "--iou-threshold", "0.95")
 
     assert code == loose_code == 0
@@ -186,6 +186,7 @@ def test_overlapping_boxes_are_one_person_unless_the_iou_threshold_allows(
         (0.5, (10, 10)),
     ]
     assert [p["score"] for p in json.loads(loose)["annotations"]] == [0.9, 0.7, 0.5]
+    assert "people:     2 found, 2 written" in err
 
 
 def test_the_image_reaches_the_model_where_the_inverse_letterbox_says(
