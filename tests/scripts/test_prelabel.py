@@ -257,6 +257,11 @@ def test_keypoint_names_from_metadata_or_option_map_to_the_rig_by_label(
         metadata={"kpt_shape": "[2, 3]", "kpt_names": f"{{0: {names!r}}}"},
     )
     assert yolo_pose_onnx.load(model).keypoint_names == tuple(names)
+    with pytest.raises(ModelError, match=r"--keypoint-names: 1 labels, but the model predicts 2"):
+        yolo_pose_onnx.load(model, keypoint_names=["left_front_wheel"])
+    unnamed = constant_model(tmp_path / "unnamed.onnx", [], num_keypoints=2)
+    with pytest.raises(ModelError, match=r"predicts 2 keypoints and its metadata does not name"):
+        yolo_pose_onnx.load(unnamed)
 
     code, stdout, _ = run(
         capsys,
