@@ -198,9 +198,11 @@ def _session(path: Path, where: str) -> Any:
     except ImportError:
         raise ModelError(f"{where}: {INSTALL_HINT}") from None
     if not path.is_file():
-        raise ModelError(f"{where}: no such file")
+        raise ModelError(f"{where}: {'not a file' if path.exists() else 'no such file'}")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # fatal only: errors reach the user as one line, below
     try:
-        return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ONNX Runtime's errors share no base class below Exception
         raise ModelError(f"{where}: ONNX Runtime cannot load it: {_ort_message(exc)}") from None
 

@@ -132,6 +132,21 @@ def bright_spot_model(path: Path, input_size: tuple[int, int]) -> Path:
     return _save(path, nodes, input_size, [1, channels, 1], None)
 
 
+def failing_model(path: Path) -> Path:
+    """A model that loads but fails when run: it takes candidate number <input width> of 3."""
+    nodes = [
+        helper.make_node(
+            "Constant",
+            [],
+            ["all"],
+            value=numpy_helper.from_array(np.zeros((1, 5 + 3 * NUM_KEYPOINTS, 3), np.float32)),
+        ),
+        helper.make_node("Shape", ["images"], ["width"], start=3, end=4),
+        helper.make_node("Gather", ["all", "width"], ["output0"], axis=2),
+    ]
+    return _save(path, nodes, ("width", "height"), [1, 5 + 3 * NUM_KEYPOINTS, 1], None)
+
+
 def _int64(name: str, values: list[int]) -> onnx.NodeProto:
     return helper.make_node(
         "Constant", [], [name], value=numpy_helper.from_array(np.array(values, np.int64))

@@ -35,6 +35,7 @@ from tests.scripts.pose_onnx import (
     Candidate,
     bright_spot_model,
     constant_model,
+    failing_model,
     unknown_shape_model,
 )
 
@@ -373,6 +374,7 @@ def two_inputs(path: Path) -> Path:
         (no_confidences, "metadata kpt_shape is [17, 2]: keypoints without a confidence"),
         (wrong_at_run_time, "output output0 is [1, 84, 3]; expected [1, 56, N]"),
         (two_inputs, "expected one input (images [1, 3, H, W]), found 2: images, extra"),
+        (failing_model, "ONNX Runtime failed to run it: "),
     ],
     ids=[
         "missing",
@@ -382,6 +384,7 @@ def two_inputs(path: Path) -> Path:
         "no-confidence",
         "run-time",
         "two-inputs",
+        "fails-to-run",
     ],
 )
 def test_an_unusable_model_is_one_line_naming_it(
