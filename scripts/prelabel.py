@@ -56,6 +56,7 @@ from handlers.rig import Rig
 from scripts import gt_limits, stack, upload
 from scripts.aws import AwsClients
 from scripts.cli import ArgumentParser, UsageError, UserError, describe_client_error, run, warn
+from scripts.pose_models import INSTALL_HINT
 from scripts.s3 import S3Uri, is_image, list_objects
 
 if TYPE_CHECKING:
@@ -74,10 +75,6 @@ READ_AHEAD = 8
 #: Confidence and score are written with this many decimals: enough to sort by, short.
 DECIMALS = 2
 SKELETON_NAME = "person"
-INSTALL_HINT = (
-    "needs ONNX Runtime and numpy, which `pulumi up` does not install: run"
-    " `.venv/bin/python -m pip install -r requirements-dev.txt` (or `pip install onnxruntime`)"
-)
 #: What Pillow raises for a file it cannot decode (UnidentifiedImageError is an OSError).
 IMAGE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 
@@ -431,8 +428,8 @@ def prelabel(args: argparse.Namespace, clients: AwsClients | None) -> int:
 def _load_model(args: argparse.Namespace) -> PoseModel:
     try:
         from scripts.pose_models import yolo_pose_onnx
-    except ModuleNotFoundError as exc:
-        if exc.name in ("numpy", "onnxruntime"):
+    except ModuleNotFoundError as exc:  # numpy: ONNX Runtime itself is imported on load
+        if exc.name == "numpy":
             raise UserError(f"--model {args.model}: {INSTALL_HINT}") from None
         raise
     return yolo_pose_onnx.load(

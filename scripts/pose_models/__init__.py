@@ -8,20 +8,28 @@ in the image's own pixels). ``scripts/prelabel.py`` knows nothing else about
 a model, so another layout (a top-down model behind a person detector, RTMO)
 is a new module beside this one and a ``--layout`` choice in the script.
 
-Nothing here imports ONNX Runtime; a layout module imports it when a model is
-loaded, so the other scripts never need it.
+Nothing here imports ONNX Runtime or numpy; a layout module imports them, and
+ONNX Runtime only when a model is loaded, so the other scripts never need them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-from numpy.typing import NDArray
 from PIL import Image
 
 from scripts.cli import UserError
+
+if TYPE_CHECKING:  # numpy comes with ONNX Runtime, a development dependency only
+    import numpy as np
+    from numpy.typing import NDArray
+
+#: What to do when ONNX Runtime (or numpy, which it brings) is missing.
+INSTALL_HINT = (
+    "ONNX Runtime is not installed (`pulumi up` does not need it): run"
+    " `.venv/bin/python -m pip install -r requirements-dev.txt` (or `pip install onnxruntime`)"
+)
 
 
 class ModelError(UserError):

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from handlers.rig import load_rig
-from scripts.pose_models import ModelError, Person
+from scripts.pose_models import INSTALL_HINT, ModelError, Person
 from scripts.pose_models.letterbox import Letterbox, letterbox
 from scripts.pose_models.nms import nms
 
@@ -46,10 +46,6 @@ BOX_AND_SCORE = 5
 MAX_PEOPLE = 300
 #: The bundled rig whose labels are COCO's 17 keypoints in COCO (and YOLO pose) order.
 COCO_17_RIG = "coco-person-17"
-INSTALL_HINT = (
-    "ONNX Runtime is not installed: run `.venv/bin/python -m pip install -r requirements-dev.txt`"
-    " (or `pip install onnxruntime`)"
-)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ points and points beyond the image edge.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from tests.scripts.pose_onnx import (
 )
 
 COCO = load_rig("coco-person-17").labels
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -417,20 +419,40 @@ def test_without_onnxruntime_it_says_how_to_install_it(
 ) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime -> ImportError
     folder = make_folder(tmp_path / "images", ["a.jpg"])
+    model = constant_model(tmp_path / "m.onnx", [])
+    argv = [str(folder), "--model", str(model), "--stack-outputs", str(outputs_file), "--dry-run"]
 
-    code, _, err = run(
-        capsys,
-        str(folder),
-        "--model",
-        str(tmp_path / "m.onnx"),
-        "--stack-outputs",
-        str(outputs_file),
-        "--dry-run",
-    )
+    code, _, err = run(capsys, *argv)
 
     assert code == 1
     assert err.count("\n") == 1
-    assert "pip install -r requirements-dev.txt" in err
+    assert "ONNX Runtime is not installed" in err and "pip install -r requirements-dev.txt" in err
+
+
+def test_the_script_starts_without_numpy_onnx_and_onnxruntime(
+    tmp_path: Path, outputs_file: Path
+) -> None:
+    """What `pulumi up` installs is enough to start prelabel (and the scripts it imports):
+    --help works, and a run says in one line what to install."""
+    folder = make_folder(tmp_path / "images", ["a.jpg"])
+    blocked = "import sys; sys.modules.update(numpy=None, onnx=None, onnxruntime=None); "
+    run_it = "from scripts import prelabel; raise SystemExit(prelabel.main(sys.argv[1:]))"
+    argv = [str(folder), "--model", "m.onnx", "--stack-outputs", str(outputs_file), "--dry-run"]
+
+    def start(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", blocked + run_it, *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    helped, ran = start("--help"), start(*argv)
+
+    assert helped.returncode == 0 and "--keypoint-threshold" in helped.stdout
+    assert ran.returncode == 1
+    assert ran.stderr.count("\n") == 1 and "ONNX Runtime is not installed" in ran.stderr
 
 
 # -- images, output, options ----------------------------------------------------------
