@@ -24,6 +24,7 @@ from onnx import TensorProto, helper
 from PIL import Image, ImageDraw
 
 from handlers.rig import load_rig
+from handlers.task_input import build_task_input
 from scripts import launch_job, prelabel
 from scripts.aws import AwsClients
 from scripts.pose_models import ModelError, yolo_pose_onnx
@@ -625,6 +626,9 @@ def test_prelabel_then_launch_job_matches_every_image_of_a_folder(
     assert 1 < len(people) < 30
     assert [p["score"] for p in people] == [round(0.99 - i / 100, 2) for i in range(len(people))]
     assert all(0 < p["confidence"] <= 1 for s in people for p in s["annotations"])
+    # ... and on through the pre-annotation Lambda to the worker's component
+    shown = json.loads(build_task_input(lines[0], load_rig("coco-person-17"))["initial_values"])
+    assert shown == people
 
 
 def test_prelabel_then_launch_job_matches_every_image_of_an_s3_prefix(
