@@ -8,6 +8,10 @@ Figures (targets from issue 4):
              own time to fetch and decode the same image alone, which bounds it
   actions    worker actions to label one 17-keypoint person on an empty image and
              submit, scripted and checked (target 18)
+  prelabeled the same person starting from a model's pre-annotation (issue 15): when it
+             is right (goal 1: Submit), when 3 of 17 points were left out as unsure
+             (goal 4: 3 clicks, the component going to missing points first, Submit)
+             and when 3 are misplaced (goal 4: 3 drags, Submit)
   drag       time per drag step with 10 skeletons (170 points, 190 lines) on screen
              (target <= 16 ms): the script work of one step (pointermove handler plus
              the redraw in the next animation frame), and the interval between frames
@@ -183,6 +187,61 @@ def measure_actions(page: Page, server: PageServer) -> int:
     return actions
 
 
+#: The keypoints a model gets wrong in the pre-annotated scenarios (left_wrist, left_knee,
+#: right_ankle), and how far off a misplaced one is, in image pixels.
+WRONG = (9, 13, 16)
+OFF_BY = (70, -50)
+
+
+def prelabeled_person(leave_out: tuple[int, ...] = (), misplace: tuple[int, ...] = ()) -> str:
+    """initialValues as prelabel writes them: confidence on every point, score on the person."""
+    labels = json.loads(rig_attributes()["keypointClasses"])
+    points = [
+        {
+            "label": c["label"],
+            "x": x + (OFF_BY[0] if k in misplace else 0),
+            "y": y + (OFF_BY[1] if k in misplace else 0),
+            "visibility": 2,
+            "confidence": 0.9,
+        }
+        for k, (c, (x, y)) in enumerate(zip(labels, PERSON, strict=True))
+        if k not in leave_out
+    ]
+    return json.dumps([{"name": "person 1", "annotations": points, "score": 0.88}])
+
+
+def measure_prelabeled(page: Page, server: PageServer, scenario: str) -> int:
+    """Actions to finish the person from a pre-annotation: right, missing or misplaced."""
+    initial = {
+        "right": prelabeled_person(),
+        "missing": prelabeled_person(leave_out=WRONG),
+        "misplaced": prelabeled_person(misplace=WRONG),
+    }[scenario]
+    attrs = rig_attributes(imgSrc="/bench/photo.jpg", initialValues=initial)
+    page.goto(server.add(f"/bench/prelabeled-{scenario}", page_html(attrs)))
+    sk = Skeleton(page).wait_ready()
+    actions = 0
+    for k in WRONG if scenario != "right" else ():
+        x, y = PERSON[k]
+        if scenario == "missing":
+            sk.click(x, y)  # the component is already at the next missing point
+        else:
+            start = sk.to_client(x + OFF_BY[0], y + OFF_BY[1])
+            sk.drag(tuple(map(round, start)), tuple(map(round, sk.to_client(x, y))))
+        actions += 1
+    submission = sk.submit()
+    actions += 1
+    placed = json.loads(submission["updated_annotations"])[0]["annotations"]
+    wrong = [
+        p["label"]
+        for p, (x, y) in zip(placed, PERSON, strict=False)
+        if abs(p["x"] - x) > 3 or abs(p["y"] - y) > 3
+    ]
+    if len(placed) != 17 or wrong:
+        raise SystemExit(f"prelabeled {scenario}: {len(placed)} keypoints submitted, off: {wrong}")
+    return actions
+
+
 def measure_drag(page: Page, server: PageServer, steps: int) -> tuple[list[float], list[float]]:
     attrs = rig_attributes(imgSrc="/bench/photo.jpg", initialValues=json.dumps(ten_people()))
     page.goto(server.add("/bench/drag", page_html(attrs)))
@@ -229,6 +288,13 @@ def report(browser: Browser, server: PageServer, args: argparse.Namespace, photo
     page = browser.new_context(viewport=VIEWPORT).new_page()
     actions = measure_actions(page, server)
     print(f"actions   {actions} to label one 17-keypoint person and submit (target 18)")
+    right, missing, misplaced = (
+        measure_prelabeled(page, server, s) for s in ("right", "missing", "misplaced")
+    )
+    print(
+        f"prelabeled {right} when the pre-annotation is right (goal 1); {missing} when 3 of 17"
+        f" points were left out (goal 4); {misplaced} when 3 are misplaced (goal 4)"
+    )
     work, frames = measure_drag(page, server, args.steps)
     p95 = statistics.quantiles
     late = sum(i > 25 for i in frames)
