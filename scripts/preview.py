@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
-import os
 import re
 import sys
 import threading
@@ -42,7 +41,7 @@ from urllib.parse import quote, unquote
 
 from components.s3_layout import IMAGES_PREFIX
 from components.worker_template import TEMPLATE_PATH, render_worker_template
-from handlers.rig import BUNDLED_RIGS_DIR, RIG_FILE_ENV, Rig, RigError, load_rig
+from handlers.rig import Rig, RigError, load_rig
 from scripts.gt_limits import label_attribute_name, labeling_job_name
 from scripts.preview_groundtruth import (
     CROWD_HTML_ELEMENTS_URL,
@@ -71,7 +70,6 @@ class PreviewJob:
     """Everything one preview serves: the images, their manifest lines and the template."""
 
     rig: Rig
-    rig_file: Path
     images: dict[str, Path]
     manifest: list[dict[str, Any]]
     label_attribute: str
@@ -143,9 +141,6 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
         rig = load_rig(args.rig)
     except RigError as exc:
         raise SystemExit(f"--rig: {exc}") from exc
-    rig_file = (
-        Path(args.rig) if args.rig.endswith(".json") else BUNDLED_RIGS_DIR / f"{args.rig}.json"
-    )
     output = args.output
     output.mkdir(parents=True, exist_ok=True)
     pre: dict[str, list[dict[str, Any]]] = {}
@@ -186,7 +181,6 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
         print(f"note: the template does not load {CROWD_HTML_ELEMENTS_URL}", file=sys.stderr)
     return PreviewJob(
         rig,
-        rig_file.resolve(),
         images,
         manifest,
         args.label_attribute,
@@ -194,13 +188,6 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
         output,
         template,
     )
-
-
-def use_rig_in_lambdas(rig_file: Path) -> None:
-    """Give the Lambdas the rig as the Pulumi program does (an env var read at import)."""
-    os.environ[RIG_FILE_ENV] = str(rig_file)
-    for name in ("handlers.pre_annotation", "handlers.post_annotation"):
-        sys.modules.pop(name, None)
 
 
 def grant_read_access(uri: str) -> str:
@@ -213,8 +200,8 @@ def grant_read_access(uri: str) -> str:
 def render_page(job: PreviewJob, index: int) -> str:
     from handlers import pre_annotation
 
-    response = pre_annotation.lambda_handler(
-        pre_annotation_event(job.manifest[index], job.job_name)
+    response = pre_annotation.pre_annotate(
+        pre_annotation_event(job.manifest[index], job.job_name), job.rig
     )
     page = render_task(job.template, response["taskInput"], grant_read_access)
     stand_in = f"/crowd-html-elements-stand-in.js?submit=/submit/{index}"
@@ -238,7 +225,7 @@ def consolidate(job: PreviewJob, index: int, answer: dict[str, Any]) -> dict[str
         source_ref=line["source-ref"],
         answer=answer,
     )
-    [result] = post_annotation.lambda_handler(event)
+    [result] = post_annotation.consolidate_batch(event, job.rig)
     label = result["consolidatedAnnotation"]["content"][job.label_attribute]
     out = output_manifest_line(
         line,
@@ -350,7 +337,6 @@ def start(argv: list[str] | None = None) -> Preview:
     """Build the job and bind the server (not yet serving); used by main() and the tests."""
     args = parse_args(argv)
     job = build_job(args)
-    use_rig_in_lambdas(job.rig_file)
     try:
         server = make_server(job, args.port)
     except OSError as exc:

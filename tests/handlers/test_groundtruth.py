@@ -66,7 +66,7 @@ def test_payload_envelope_problems_become_errors_not_crashes():
         'workers: expected a list of worker annotations, got "nope"',
     ]
     assert [s.worker_id for s in second.submissions] == ["w", ""]
-    assert second.unreadable == {1: "junk"}
+    assert second.rejected == {1: "junk"}
 
 
 def test_responses_have_ground_truths_keys():

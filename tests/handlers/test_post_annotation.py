@@ -8,21 +8,17 @@ import botocore.exceptions
 import pytest
 
 import handlers.post_annotation as post
-from handlers.groundtruth import ASSUME_ROLE_ENV, ProtocolError
-from handlers.label import LABEL_FIELDS
+from handlers.groundtruth import ASSUME_ROLE_ENV, ProtocolError, parse_payload
+from handlers.label import LABEL_FIELDS, build_label
 from handlers.overflow import OVERFLOW_DIR, RESPONSE_LIMIT_BYTES, restore_overflow
-from handlers.pre_annotation import lambda_handler as pre_handler
+from handlers.pre_annotation import pre_annotate
+from handlers.submission import parse_answer
 from tests.handlers.conftest import BUCKET, COCO, event_file, person, submission
 
 POSE_EVENT = "pose.post-annotation.event.json"
 POSE_PAYLOAD = "pose.post-annotation.payload.json"
 W0 = "private.us-east-1.CYUQXZT3LFXJIUFCZMZ6HC2KFM"
 IMAGE = f"s3://{BUCKET}/labeling_jobs/images/a.jpg"
-
-
-@pytest.fixture(autouse=True)
-def deployed_rig(monkeypatch):
-    monkeypatch.setattr(post, "RIG", COCO)
 
 
 def put(s3, uri, body):
@@ -35,7 +31,7 @@ def put(s3, uri, body):
 def run(s3, event=None, payload=None):
     event = event or event_file(POSE_EVENT)
     put(s3, event["payload"]["s3Uri"], event_file(POSE_PAYLOAD) if payload is None else payload)
-    return post.lambda_handler(event, None, s3=s3)
+    return post.consolidate_batch(event, COCO, s3=s3)
 
 
 def labels(response, name="pose"):
@@ -163,21 +159,21 @@ def test_post_assume_role_on_rejects_the_console_role_arn(s3, monkeypatch):
         ProtocolError,
         match=r"roleArn: POSE_LABELING_ASSUME_ROLE is on but the event's roleArn \"aws:aws:iam::\{\{account_id\}\}:role/sagemaker-role\" is not an IAM role ARN",
     ):
-        post.lambda_handler(event, None)
+        post.consolidate_batch(event, COCO)
 
 
 def test_post_assume_role_on_reads_payload_as_the_job_role(s3, monkeypatch):
     monkeypatch.setenv(ASSUME_ROLE_ENV, "true")
     event = event_file(POSE_EVENT)
     put(s3, event["payload"]["s3Uri"], [obj("0", submission([person()]))])
-    assert [item["datasetObjectId"] for item in post.lambda_handler(event, None)] == ["0"]
+    assert [item["datasetObjectId"] for item in post.consolidate_batch(event, COCO)] == ["0"]
 
 
 def test_post_inline_payload_content(s3):
     event = event_file(POSE_EVENT) | {
         "payload": {"content": json.dumps([obj("5", submission([person()]))])}
     }
-    assert list(labels(post.lambda_handler(event, None))) == ["5"]
+    assert list(labels(post.consolidate_batch(event, COCO))) == ["5"]
 
 
 def test_post_answer_stored_in_s3_is_read(s3):
@@ -318,7 +314,7 @@ def test_post_payload_entry_without_id_skipped_and_logged(s3, caplog):
 def test_post_unreadable_payload_raises_so_ground_truth_retries(s3):
     event = event_file(POSE_EVENT)
     with pytest.raises(botocore.exceptions.ClientError, match="NoSuchKey"):
-        post.lambda_handler(event, None, s3=s3)
+        post.consolidate_batch(event, COCO, s3=s3)
 
 
 def test_post_truncated_payload_file_raises(s3):
@@ -344,17 +340,14 @@ def test_post_event_without_label_attribute_raises():
     with pytest.raises(
         ProtocolError, match="labelAttributeName: expected the label attribute name, got null"
     ):
-        post.lambda_handler(event, None)
+        post.consolidate_batch(event, COCO)
 
 
 # -- round trip, logs, size -----------------------------------------------------------
 
 
-def test_pre_then_unchanged_worker_then_post_is_not_modified(s3, monkeypatch):
-    import handlers.pre_annotation
-
-    monkeypatch.setattr(handlers.pre_annotation, "RIG", COCO)
-    task = pre_handler(event_file("pose.pre-annotation.event.json"))["taskInput"]
+def test_pre_then_unchanged_worker_then_post_is_not_modified(s3):
+    task = pre_annotate(event_file("pose.pre-annotation.event.json"), COCO)["taskInput"]
     # The component shows initial_values, the worker confirms, the component
     # submits them back as whole pixels (356.4 -> 356).
     shown = json.loads(task["initial_values"])
@@ -379,6 +372,21 @@ def test_post_logs_counts_and_errors_never_payloads_or_worker_ids(s3, caplog):
     assert "object 2: workers[0]: the answer is not valid JSON" in caplog.text
     assert "private.us-east-1" not in caplog.text
     assert "updated_annotations" not in caplog.text
+
+
+def roomy_labels(payload):
+    """Each object's label as a response without a size limit would hold it."""
+    out = {}
+    for o in parse_payload(payload):
+        answers = [
+            parse_answer(s.content, rig=COCO, worker_id=s.worker_id, field=f"workers[{i}]")
+            for i, s in enumerate(o.submissions)
+        ]
+        label = build_label(
+            o.dataset_object_id, answers, rig=COCO, data_object_s3_uri=o.s3_uri, errors=o.errors
+        )
+        out[o.dataset_object_id] = label.to_jsonable()
+    return out
 
 
 def batch(objects, workers):
@@ -412,11 +420,7 @@ def test_post_realistic_batch_over_6mb_moves_worker_copies_to_s3(s3):
     assert moved and all(label["overflow"]["fields"] == ["workers"] for label in moved)
     assert all("updated_annotations" in label for label in out.values())
     # Restoring gives back exactly the labels a roomy response would have held.
-    request = post.PostAnnotationRequest.parse(event)
-    expected = {
-        o.dataset_object_id: post.label_for(o, COCO, request, s3).to_jsonable()
-        for o in post.read_payload(request, s3=s3)
-    }
+    expected = roomy_labels(payload)
     cache: dict = {}
     for label in moved:
         assert (
@@ -429,7 +433,8 @@ def test_post_single_worker_batch_over_6mb_moves_answers_as_written(s3):
     event = event_file(POSE_EVENT)
     people = [person(at=(100, 50), name="a"), person(at=(700, 60), name="b")]
     text = json.dumps(people, separators=(",", ":"))  # as the component writes it
-    response = run(s3, event, [obj(str(i), submission(text)) for i in range(2500)])
+    payload = [obj(str(i), submission(text)) for i in range(2500)]
+    response = run(s3, event, payload)
     assert len(json.dumps(response)) <= RESPONSE_LIMIT_BYTES
     out = labels(response)
     moved = [label for label in out.values() if "updated_annotations" not in label]
@@ -440,14 +445,8 @@ def test_post_single_worker_batch_over_6mb_moves_answers_as_written(s3):
         + "/iteration-1/2026-01-05_10:00:00.json"
     )
     stored = s3.get_object(Bucket=BUCKET, Key=overflow_key)["Body"].read().decode()
-    assert f'"updated_annotations": {text}' in stored
-    # Each worker's text went to the file as written; restored, the labels are exactly
-    # those a roomy response would have held, and every label is restored to it.
-    request = post.PostAnnotationRequest.parse(event)
-    expected = {
-        o.dataset_object_id: post.label_for(o, COCO, request, s3).to_jsonable()
-        for o in post.read_payload(request, s3=s3)
-    }
+    # Restored, the labels are exactly those a roomy response would have held.
+    expected = roomy_labels(payload)
     cache: dict = {}
     for dataset_object_id, label in out.items():
         assert restore_overflow(label, lambda uri: stored, cache) == expected[dataset_object_id]

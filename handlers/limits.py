@@ -1,0 +1,111 @@
+"""How much of one worker's answer the Lambdas accept, and JSON decoding within those bounds.
+
+Ground Truth retries a batch whose Lambda fails, and the retry fails the same
+way, so one hostile or broken answer must never fail the batch it came in.
+These bounds keep the work and memory of one answer small. An answer beyond
+them is not decoded: its object gets an error entry and the raw answer is kept
+in the label (the response's overflow file takes it if the response grows too
+large), like any other bad answer. The pre-annotation Lambda applies the same
+bounds to a manifest line's pre-annotations, and rejects the line.
+
+Standard library only: this module ships inside the Lambda archive.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import accumulate
+from typing import Any
+
+#: Characters in one answer (``annotationData.content``, or the file its ``s3Uri``
+#: names). Two people of 17 keypoints take about 4,000; 100 people of a
+#: 133-keypoint whole-body rig, pre-annotated, about 2,000,000.
+MAX_ANSWER_CHARS = 2_000_000
+
+#: Nesting of arrays and objects in any JSON text decoded from an answer. An answer
+#: is 1 level deep and its skeletons 4; the rest is room for a template's own fields.
+#: Python's ``json`` recurses once per level and fails at about 1,000 levels (and so
+#: would the Lambda runtime's ``json.dumps`` of the response).
+MAX_JSON_DEPTH = 20
+
+#: Skeletons in one worker's answer, or in one image's pre-annotations. Consolidation
+#: and the duplicate check compare skeletons pairwise, so their work grows with the
+#: square of this number; crowded scenes in public pose data sets hold a few dozen.
+MAX_SKELETONS_PER_IMAGE = 100
+
+# A JSON string, escapes included: whatever it holds is not structure.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_STRICT = json.JSONEncoder(allow_nan=False)
+
+
+class JsonLimitError(ValueError):
+    """A JSON text over :data:`MAX_ANSWER_CHARS` or :data:`MAX_JSON_DEPTH`; says which."""
+
+
+def json_text_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in a JSON text, without decoding it.
+
+    Exact for valid JSON: strings are removed first (a ``"`` outside a string always
+    starts one), then the brackets left are counted. Invalid JSON gets a number too;
+    decoding it fails anyway.
+    """
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def loads_bounded(text: str, max_chars: int = MAX_ANSWER_CHARS) -> Any:
+    """``json.loads(text)``, unless the text is longer than ``max_chars`` or nested deeper
+    than :data:`MAX_JSON_DEPTH`: then :class:`JsonLimitError`. Invalid JSON raises
+    ``json.JSONDecodeError`` (a ``ValueError``) as usual."""
+    if len(text) > max_chars:
+        raise JsonLimitError(f"{len(text):,} characters, over the limit of {max_chars:,}")
+    depth = json_text_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise JsonLimitError(f"nested {depth} levels deep, over the limit of {MAX_JSON_DEPTH}")
+    return json.loads(text)
+
+
+def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a decoded value nests arrays and objects more than ``limit`` levels deep.
+
+    Walks with its own stack, so that no depth of input can make it recurse.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in item)
+    return False
+
+
+def keepable(value: Any) -> tuple[Any, str | None]:
+    """``value`` as a label can keep it: itself when it is standard JSON no deeper than
+    :data:`MAX_JSON_DEPTH`, else its JSON text (a string), with the reason.
+
+    What a label keeps raw must never make the response non-standard JSON (NaN) or
+    too deep for the runtime to write.
+    """
+    if isinstance(value, str):
+        return value, None
+    if too_deep(value):
+        reason = f"nested more than {MAX_JSON_DEPTH} levels deep"
+    else:
+        try:
+            _STRICT.encode(value)
+        except ValueError:
+            reason = "holds NaN or Infinity, which standard JSON cannot write"
+        else:
+            return value, None
+    try:
+        text = json.dumps(value)
+    except (ValueError, RecursionError):  # deeper than json itself can go
+        text = f"<{type(value).__name__} too deeply nested to write>"
+    return text, reason
