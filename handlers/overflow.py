@@ -95,7 +95,8 @@ def overflow_uri(
         folder, name = posixpath.split(payload_s3_uri)
         return f"{folder}/{OVERFLOW_DIR}/{name}"
     if output_config and output_config.startswith("s3://"):
-        digest = hashlib.sha256("\n".join(dataset_object_ids).encode()).hexdigest()[:20]
+        ids = json.dumps(dataset_object_ids)  # ASCII whatever the IDs hold (lone surrogates)
+        digest = hashlib.sha256(ids.encode()).hexdigest()[:20]
         base = output_config.rstrip("/")
         return f"{base}/consolidated-annotation/{OVERFLOW_DIR}/{digest}.json"
     return None

@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from handlers.limits import MAX_SKELETONS_PER_IMAGE, JsonLimitError, keepable, loads_bounded
+from handlers.limits import (
+    MAX_ERRORS_PER_ANSWER,
+    MAX_SKELETONS_PER_IMAGE,
+    JsonLimitError,
+    keepable,
+    loads_bounded,
+)
 from handlers.rig import Rig
 from handlers.skeleton import (
     MAX_COORDINATE,
@@ -156,6 +162,11 @@ def parse_answer(
     )
     if updated is None or result.rejected_something:
         result.raw = content
+    if len(errors) > MAX_ERRORS_PER_ANSWER:
+        rest = errors[MAX_ERRORS_PER_ANSWER:]
+        level = "error" if any(e.level == "error" for e in rest) else "warning"
+        del errors[MAX_ERRORS_PER_ANSWER:]
+        errors.append(FieldError(field, f"{len(rest)} more problems not listed", level))
     return result
 
 

@@ -137,3 +137,17 @@ def test_label_parse_rejects_non_object():
         ValueError, match="label: expected a consolidated annotation object, got list"
     ):
         ConsolidatedLabel.parse([], COCO)
+
+
+def test_label_records_its_rig_and_older_labels_read_without_one():
+    label = our_label().to_jsonable()
+    assert label["rig"] == {"name": "coco-person-17", "fingerprint": COCO.fingerprint}
+    assert ConsolidatedLabel.parse(label, COCO).rig == COCO.identity
+    older = {k: v for k, v in label.items() if k != "rig"}
+    parsed = ConsolidatedLabel.parse(older, COCO)
+    assert parsed.rig is None and parsed.errors == []
+    broken = ConsolidatedLabel.parse(label | {"rig": "coco"}, COCO)
+    assert broken.rig is None
+    assert [str(e) for e in broken.errors] == [
+        "label.rig: expected {name, fingerprint} strings; ignored"
+    ]

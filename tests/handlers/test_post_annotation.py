@@ -10,6 +10,7 @@ import pytest
 import handlers.post_annotation as post
 from handlers.groundtruth import ASSUME_ROLE_ENV, ProtocolError, parse_payload
 from handlers.label import LABEL_FIELDS, build_label
+from handlers.limits import MAX_ANSWER_CHARS, MAX_SKELETONS_PER_IMAGE
 from handlers.overflow import OVERFLOW_DIR, RESPONSE_LIMIT_BYTES, restore_overflow
 from handlers.pre_annotation import pre_annotate
 from handlers.submission import parse_answer
@@ -343,6 +344,174 @@ def test_post_event_without_label_attribute_raises():
         post.consolidate_batch(event, COCO)
 
 
+# -- one hostile or broken answer never fails the batch ---------------------------------
+
+
+def hostile_batch(s3, *bad_objects):
+    """A good object, the bad ones, a good object: every one comes back, as standard JSON."""
+    payload = [obj("good-1", submission([person()])), *bad_objects]
+    payload.append(obj("good-2", submission([person(at=(300, 50))])))
+    response = run(s3, payload=json.dumps(payload).encode())
+    json.dumps(response, allow_nan=False)  # standard JSON, or this raises
+    out = labels(response)
+    assert list(out) == [o["datasetObjectId"] for o in payload]
+    for good in ("good-1", "good-2"):
+        assert "errors" not in out[good] and out[good]["updated_annotations"]
+    return out
+
+
+def test_post_answer_nested_20000_deep_is_its_objects_error(s3):
+    deep = "[" * 20_000 + "]" * 20_000  # 40 KB: RecursionError in json before the bound
+    deep_skeletons = submission("[" * 5_000 + "]" * 5_000)
+    out = hostile_batch(s3, obj("deep", deep), obj("deep-skeletons", deep_skeletons))
+    assert errors(out["deep"]) == [
+        ("workers[0]", "the answer is nested more than 20 levels deep; not read, kept raw")
+    ]  # fmt: skip
+    assert out["deep"]["workers"][0]["raw"] == deep
+    assert errors(out["deep-skeletons"]) == [
+        (
+            "workers[0].updated_annotations",
+            "nested more than 20 levels deep; not read",
+        )
+    ]
+    assert out["deep-skeletons"]["workers"][0]["raw"] == deep_skeletons
+
+
+def test_post_answer_over_the_size_limit_is_not_read_and_kept(s3):
+    content = submission([person()]) + " " * MAX_ANSWER_CHARS  # valid JSON, too long
+    out = hostile_batch(s3, obj("long", content))
+    assert errors(out["long"]) == [
+        ("workers[0]", f"the answer is {len(content):,} characters, over the limit of 2,000,000; not read, kept raw")
+    ]  # fmt: skip
+    assert out["long"]["workers"][0]["raw"] == content
+
+
+def test_post_too_many_skeletons_in_one_answer_is_an_error_and_the_answer_kept(s3):
+    # The issue's answer: 1,450 overlapping skeletons once peaked at 1.14 GB in the
+    # duplicate check, on every retry.
+    crowd = submission([person(move={"nose": (k % 7, 0)}) for k in range(1450)])
+    out = hostile_batch(s3, obj("crowd", crowd, submission([person()])))
+    assert errors(out["crowd"]) == [
+        ("workers[0].updated_annotations", "1450 skeletons, over the limit of 100 per image; not read")
+    ]  # fmt: skip
+    assert out["crowd"]["workers"][0]["raw"] == crowd
+    assert out["crowd"]["workers"][0]["updated_annotations"] is None
+    assert len(out["crowd"]["updated_annotations"]) == 1  # the other worker's answer is used
+
+
+def test_post_overlapping_skeletons_at_the_limit_flagged_once_each(s3):
+    crowd = submission([person(move={"nose": (k % 7, 0)}) for k in range(MAX_SKELETONS_PER_IMAGE)])
+    label = hostile_batch(s3, obj("crowd", crowd))["crowd"]
+    duplicates = [f for f in label["qa_flags"] if f["flag"] == "duplicate_skeleton"]
+    assert [f["skeleton"] for f in duplicates] == list(range(1, MAX_SKELETONS_PER_IMAGE))
+    assert {tuple(f["skeletons"]) for f in duplicates} == {(0, j) for j in range(1, 100)}
+
+
+def test_post_malformed_or_missing_answer_s3_uri_is_its_objects_error(s3):
+    def stored(uri):
+        return {
+            "datasetObjectId": str(uri),
+            "dataObject": {"s3Uri": IMAGE},
+            "annotations": [{"workerId": W0, "annotationData": {"s3Uri": uri}}],
+        }
+
+    missing = f"s3://{BUCKET}/labeling_jobs/output/job/worker-response/gone.json"
+    out = hostile_batch(s3, stored("s3://bucket"), stored(5), stored(missing))
+    assert errors(out["s3://bucket"]) == [
+        ("workers[0]", 'annotationData.s3Uri: expected s3://bucket/key, got "s3://bucket"')
+    ]
+    assert errors(out["5"]) == [
+        ("workers[0]", "annotationData.s3Uri: expected s3://bucket/key, got 5")
+    ]
+    assert errors(out[missing]) == [("workers[0]", "the answer file does not exist")]
+    assert out["5"]["workers"][0]["raw"] == {"workerId": W0, "annotationData": {"s3Uri": 5}}
+    assert out[missing]["workers"][0]["raw"] == missing
+
+
+def test_post_nan_in_a_kept_entry_never_reaches_the_response(s3):
+    # json.loads reads NaN in the payload; the label keeps such entries as their text.
+    broken = {"workerId": W0, "annotationData": {"contents": float("nan")}}
+    decoded = {
+        "workerId": W0,
+        "annotationData": {"content": {"updated_annotations": "[]", "n": float("nan")}},
+    }
+    out = hostile_batch(
+        s3,
+        {"datasetObjectId": "entry", "dataObject": {"s3Uri": IMAGE}, "annotations": [broken]},
+        {"datasetObjectId": "object", "dataObject": {"s3Uri": IMAGE}, "annotations": [decoded]},
+    )
+    assert (
+        out["entry"]["workers"][0]["raw"]
+        == '{"workerId": "' + W0 + '", "annotationData": {"contents": NaN}}'
+    )
+    assert errors(out["entry"]) == [
+        (
+            "workers[0]",
+            "no annotationData.content or annotationData.s3Uri; kept raw (as text: it holds NaN or Infinity, which standard JSON cannot write)",
+        )
+    ]
+    assert out["object"]["workers"][0]["raw"] == '{"updated_annotations": "[]", "n": NaN}'
+    assert errors(out["object"]) == [
+        ("workers[0]", "the answer holds NaN or Infinity, which standard JSON cannot write; kept as text")
+    ]  # fmt: skip
+
+
+def test_post_null_answer_and_same_worker_twice_are_errors(s3):
+    twice = obj(
+        "twice", submission([person()]), submission([person(at=(300, 50))]), workers=[W0, W0]
+    )
+    out = hostile_batch(s3, obj("null", "null"), twice)
+    assert errors(out["null"]) == [("workers[0]", "expected the answer object, got null")]
+    assert out["null"]["workers"][0]["raw"] == "null"
+    assert errors(out["twice"]) == [
+        (
+            "workers[1]",
+            "the same worker as workers[0] answered again; this answer is not used, kept raw",
+        )
+    ]
+    assert len(out["twice"]["updated_annotations"]) == 1 and "agreement" not in out["twice"]
+    assert (
+        out["twice"]["workers"][1]["raw"]["annotationData"]["content"]
+        == twice["annotations"][1]["annotationData"]["content"]
+    )
+
+
+def test_post_many_broken_keypoints_listed_up_to_the_limit(s3):
+    broken = [{"name": "p", "annotations": [{"label": "nose", "x": -1, "y": 1}] * 300}]
+    label = hostile_batch(s3, obj("broken", submission(broken)))["broken"]
+    assert len(label["errors"]) == 101
+    assert label["errors"][-1] == {
+        "field": "workers[0]",
+        "message": "200 more problems not listed",
+        "level": "error",
+    }
+
+
+def test_post_an_object_that_cannot_be_consolidated_is_its_own_error(s3, monkeypatch, caplog):
+    # A bug must cost its object, not the batch Ground Truth would retry forever.
+    parse = post.parse_answer
+
+    def parse_failing_on_marked(content, **kwargs):
+        if "MARK" in content:
+            raise KeyError("a bug")
+        return parse(content, **kwargs)
+
+    monkeypatch.setattr(post, "parse_answer", parse_failing_on_marked)
+    marked = submission([person(name="MARK")])
+    out = hostile_batch(s3, obj("bug", marked))
+    assert errors(out["bug"]) == [
+        ("workers", "this object could not be consolidated (KeyError: a bug in the Lambda, please report it); every answer is kept raw")
+    ]  # fmt: skip
+    assert out["bug"]["workers"][0]["raw"] == marked and out["bug"]["updated_annotations"] is None
+    assert "object bug: could not be consolidated (KeyError)" in caplog.text
+    assert "MARK" not in caplog.text
+
+
+def test_post_every_label_names_the_rig_it_was_made_with(s3):
+    for label in labels(run(s3)).values():
+        assert label["rig"] == {"name": "coco-person-17", "fingerprint": COCO.fingerprint}
+
+
 # -- round trip, logs, size -----------------------------------------------------------
 
 
@@ -405,7 +574,7 @@ def batch(objects, workers):
 
 def test_post_realistic_batch_over_6mb_moves_worker_copies_to_s3(s3):
     event = event_file(POSE_EVENT)
-    payload = batch(1000, 3)
+    payload = batch(700, 3)  # about 6.6 MB of labels
     response = run(s3, event, payload)
     size = len(json.dumps(response))
     assert size <= RESPONSE_LIMIT_BYTES

@@ -88,10 +88,14 @@ def test_pre_empty_pre_annotations(value):
          f"dataset object {IMAGE}: initial_values: not valid JSON (Unterminated string starting at character 15 of 21)"),
         ({"source-ref": IMAGE, "annotations": {"name": "p"}},
          f'dataset object {IMAGE}: annotations: expected a list of skeletons, got {{"name": "p"}}'),
+        ({"source-ref": IMAGE, "initial_values": "[" * 5000 + "]" * 5000},
+         f"dataset object {IMAGE}: initial_values: nested more than 20 levels deep; not read"),
+        ({"source-ref": IMAGE, "annotations": [person()] * 101},
+         f"dataset object {IMAGE}: annotations: 101 skeletons, over the limit of 100 per image"),
         ({"source-ref": IMAGE, "annotations": [], "initial_values": "[]"},
          f"dataset object {IMAGE}: annotations: both annotations and initial_values are given; keep one"),
     ],
-    ids=["text-source", "not-s3", "bucket-only", "folder", "unknown-label", "negative", "truncated", "not-a-list", "both-keys"],
+    ids=["text-source", "not-s3", "bucket-only", "folder", "unknown-label", "negative", "truncated", "not-a-list", "deep", "crowd", "both-keys"],
 )  # fmt: skip
 def test_pre_bad_line_fails_naming_field_and_object(data_object, message, caplog):
     with pytest.raises(AnnotationError) as err:

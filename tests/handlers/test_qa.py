@@ -134,6 +134,11 @@ def test_duplicate_skeletons_flagged_once():
     assert found[0]["oks"] > 0.99
 
 
+def test_many_copies_of_one_skeleton_flag_each_copy_once():
+    found = flags(*[person(name=str(k)) for k in range(5)])
+    assert [(f["skeleton"], f["skeletons"]) for f in found] == [(j, [0, j]) for j in range(1, 5)]
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     st.dictionaries(
