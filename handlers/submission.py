@@ -164,9 +164,10 @@ def parse_answer(
         result.raw = content
     if len(errors) > MAX_ERRORS_PER_ANSWER:
         rest = errors[MAX_ERRORS_PER_ANSWER:]
-        level = "error" if any(e.level == "error" for e in rest) else "warning"
+        serious = any(e.level == "error" for e in rest)
         del errors[MAX_ERRORS_PER_ANSWER:]
-        errors.append(FieldError(field, f"{len(rest)} more problems not listed", level))
+        message = f"{len(rest)} more problems not listed"
+        errors.append(FieldError(field, message, "error" if serious else "warning"))
     return result
 
 
