@@ -65,16 +65,17 @@ def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
 
     Walks with its own stack, so that no depth of input can make it recurse.
     """
+    if type(value) is not dict and type(value) is not list:
+        return False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = item.values()
-        elif not isinstance(item, list):
-            continue
+        children = item.values() if type(item) is dict else item
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+        for child in children:
+            if type(child) is dict or type(child) is list:  # what json.loads makes
+                stack.append((child, depth + 1))
     return False
 
 
@@ -88,7 +89,7 @@ def keepable(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, str):
         return value, None
     if too_deep(value):
-        reason = f"nested more than {MAX_JSON_DEPTH} levels deep"
+        reason = f"nests more than {MAX_JSON_DEPTH} levels deep"
     else:
         try:
             _STRICT.encode(value)

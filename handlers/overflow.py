@@ -60,12 +60,15 @@ MOVABLE_STAGES = (
 )
 
 
+_STANDARD_JSON = json.JSONEncoder(allow_nan=False)
+
+
 def json_size(value: Any) -> int:
     """Characters of ``value`` as the Lambda runtime writes it (``json.dumps``' defaults).
 
     NaN and infinities are refused (ValueError): the response must be standard JSON.
     """
-    return len(json.dumps(value, allow_nan=False))
+    return len(_STANDARD_JSON.encode(value))
 
 
 class ResponseTooLarge(RuntimeError):

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Literal
 
-from handlers.limits import JsonLimitError, loads_bounded
+from handlers.limits import JsonLimitError, keepable, loads_bounded
 from handlers.rig import Rig
 
 #: Larger coordinates are rejected: no image is a million pixels wide, and values
@@ -42,7 +43,6 @@ _KEYPOINT_KEYS = frozenset(("label", "x", "y", "visibility"))
 _SKELETON_KEYS = frozenset(("name", "annotations"))
 _SHOW_LIMIT = 60
 #: Standard JSON: what a pass-through value must be writable as.
-_STRICT_JSON = json.JSONEncoder(allow_nan=False)
 
 
 class Visibility(IntEnum):
@@ -306,25 +306,22 @@ def _parse_skeleton(obj: Any, field: str, rig: Rig, errors: list[FieldError]) ->
 
 
 def pass_through(
-    obj: dict[str, Any], known: Collection[str], field: str, errors: list[FieldError]
+    obj: dict[str, Any], known: AbstractSet[str], field: str, errors: list[FieldError]
 ) -> dict[str, Any] | None:
     """The keys of ``obj`` beyond ``known``, kept as they are, except values that standard
-    JSON cannot write (NaN, Infinity): those would make the output unreadable."""
+    JSON cannot write (NaN, Infinity) or that nest deeper than
+    :data:`~handlers.limits.MAX_JSON_DEPTH`: those would make the output unreadable."""
+    if obj.keys() <= known:  # the usual case: nothing to pass through
+        return None
     extra = {}
     for key, value in obj.items():
         if key in known:
             continue
-        try:
-            _STRICT_JSON.encode(value)
-        except ValueError:
-            errors.append(
-                FieldError(
-                    f"{field}.{key}",
-                    f"{show_value(value)} cannot be written as standard JSON; left out",
-                )
-            )
+        kept, problem = keepable(value)
+        if problem is not None:
+            errors.append(FieldError(f"{field}.{key}", f"the value {problem}; left out"))
             continue
-        extra[key] = value
+        extra[key] = kept
     return extra or None
 
 
@@ -371,7 +368,6 @@ def _parse_keypoint(
 
 
 def _coordinate(kp: dict[str, Any], key: str, field: str, errors: list[FieldError]) -> float | None:
-    where = f"{field}.{key}"
     value = kp.get(key)
     number: float
     if type(value) is str:
@@ -379,13 +375,18 @@ def _coordinate(kp: dict[str, Any], key: str, field: str, errors: list[FieldErro
             number = float(value)
         except ValueError:
             errors.append(
-                FieldError(where, f"expected a number, got {show_value(value)}; keypoint left out")
+                FieldError(
+                    f"{field}.{key}",
+                    f"expected a number, got {show_value(value)}; keypoint left out",
+                )
             )
             return None
         number = int(number) if number.is_integer() and abs(number) < 2**53 else number
         errors.append(
             FieldError(
-                where, f"number given as a string {show_value(value)}; read as {number}", "warning"
+                f"{field}.{key}",
+                f"number given as a string {show_value(value)}; read as {number}",
+                "warning",
             )
         )
     elif type(value) is int or type(value) is float:
@@ -393,22 +394,25 @@ def _coordinate(kp: dict[str, Any], key: str, field: str, errors: list[FieldErro
     else:
         missing = key not in kp
         got = "missing" if missing else f"got {show_value(value)}"
-        errors.append(FieldError(where, f"expected a number, {got}; keypoint left out"))
+        errors.append(FieldError(f"{field}.{key}", f"expected a number, {got}; keypoint left out"))
         return None
     if type(number) is float and not math.isfinite(number):
         errors.append(
             FieldError(
-                where, f"expected a finite number, got {show_value(value)}; keypoint left out"
+                f"{field}.{key}",
+                f"expected a finite number, got {show_value(value)}; keypoint left out",
             )
         )
         return None
     if number < 0:
-        errors.append(FieldError(where, f"negative coordinate {number}; keypoint left out"))
+        errors.append(
+            FieldError(f"{field}.{key}", f"negative coordinate {number}; keypoint left out")
+        )
         return None
     if number > MAX_COORDINATE:
         errors.append(
             FieldError(
-                where,
+                f"{field}.{key}",
                 f"{show_value(number)} is beyond {MAX_COORDINATE:.0f} pixels; keypoint left out",
             )
         )
@@ -417,7 +421,6 @@ def _coordinate(kp: dict[str, Any], key: str, field: str, errors: list[FieldErro
 
 
 def _visibility(kp: dict[str, Any], field: str, errors: list[FieldError]) -> Visibility | None:
-    where = f"{field}.visibility"
     value = kp.get("visibility", 2)
     if type(value) is int and value in _VISIBILITY:
         return _VISIBILITY[value]
@@ -425,11 +428,13 @@ def _visibility(kp: dict[str, Any], field: str, errors: list[FieldError]) -> Vis
         type(value) is float and value in (0.0, 1.0, 2.0)
     ):
         number = int(float(value))
-        errors.append(FieldError(where, f"{show_value(value)} read as {number}", "warning"))
+        errors.append(
+            FieldError(f"{field}.visibility", f"{show_value(value)} read as {number}", "warning")
+        )
         return _VISIBILITY[number]
     errors.append(
         FieldError(
-            where,
+            f"{field}.visibility",
             f"expected 0, 1 or 2 (COCO visibility), got {show_value(value)}; keypoint left out",
         )
     )

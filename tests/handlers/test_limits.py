@@ -55,4 +55,4 @@ def test_keepable_keeps_standard_json_and_turns_the_rest_into_text():
     for _ in range(MAX_JSON_DEPTH):
         deep = [deep]
     text, reason = keepable(deep)
-    assert text == json.dumps(deep) and reason == f"nested more than {MAX_JSON_DEPTH} levels deep"
+    assert text == json.dumps(deep) and reason == f"nests more than {MAX_JSON_DEPTH} levels deep"

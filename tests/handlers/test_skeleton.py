@@ -89,7 +89,9 @@ def test_parse_pass_through_value_json_cannot_write_is_left_out_with_error(value
         ("u[0].options", "error"),
         ("u[0].annotations[0].score", "error"),
     ]
-    assert errors[0].message.endswith("cannot be written as standard JSON; left out")
+    assert errors[0].message == (
+        "the value holds NaN or Infinity, which standard JSON cannot write; left out"
+    )
     assert skeletons_to_jsonable(skeletons) == [
         {
             "name": "p",
@@ -178,6 +180,19 @@ def test_parse_unambiguous_strings_tolerated_with_warning(keypoint, field, messa
 )  # fmt: skip
 def test_parse_bad_skeleton_reports_field(value, expected):
     assert problems([value], field="u") == expected
+
+
+def test_parse_pass_through_value_nested_too_deep_is_left_out_with_error():
+    deep: list = [1]
+    for _ in range(30):
+        deep = [deep]
+    skeletons, errors = parse_skeletons(
+        one([{"label": "nose", "x": 1, "y": 2}], deep=deep), "u", COCO
+    )
+    assert skeletons[0].extra is None
+    assert [(e.field, e.message) for e in errors] == [
+        ("u[0].deep", "the value nests more than 20 levels deep; left out")
+    ]
 
 
 def test_parse_not_a_list_is_an_error():
