@@ -124,7 +124,7 @@ def generate(scenario: Scenario, rig: Rig) -> Job:
                         _misplace(rng, clicked, points, width, height)
                         errors.append(SeededError(uri, "misplace", worker, p))
                 drawn.append(_skeleton(clicked))
-            answers.append(_answer(worker, drawn, uri, width, height, rng))
+            answers.append(_answer(worker, drawn, uri, width, height, rng, rig))
         label = consolidate_image(str(index), answers, uri, rig)
         line = {
             "source-ref": uri,
@@ -228,6 +228,7 @@ def _answer(
     width: int,
     height: int,
     rng: random.Random,
+    rig: Rig,
 ) -> WorkerAnswer:
     content = {
         "updated_annotations": json.dumps(skeletons),
@@ -239,7 +240,7 @@ def _answer(
         "no_changes_needed": "false",
         "total_time_in_seconds": str(round(rng.uniform(20, 40) * max(len(skeletons), 1), 1)),
     }
-    return parse_answer(json.dumps(content), worker_id=worker)
+    return parse_answer(json.dumps(content), worker_id=worker, rig=rig)
 
 
 def read_lines(lines: Sequence[str], rig: Rig) -> list[OutputManifestLine]:
@@ -314,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         generated = time.perf_counter() - start
         parsed = read_lines(job.lines, rig)
         start = time.perf_counter()
-        selection = select_for_review(parsed, ReviewRules(), rig)
+        selection = select_for_review(parsed, rig, ReviewRules())
         selecting = time.perf_counter() - start
         figures = evaluate(selection, job.errors)
         print(
@@ -369,8 +370,8 @@ def sweep(parsed: Sequence[OutputManifestLine], errors: Sequence[SeededError], r
         candidates.append((f"{name} {getattr(base, name)} alone", replace(base, **only)))
     print("  sweep:")
     for title, rules in candidates:
-        _print_figures(f"    {title}", evaluate(select_for_review(parsed, rules, rig), errors))
-    plain = select_for_review(parsed, replace(base, **_NO_PER_WORKER), rig)
+        _print_figures(f"    {title}", evaluate(select_for_review(parsed, rig, rules), errors))
+    plain = select_for_review(parsed, rig, replace(base, **_NO_PER_WORKER))
     chosen = {s.key for s in plain.selected}
     for value in (0.7, 0.8, 0.85):
         extra = [

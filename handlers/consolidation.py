@@ -108,7 +108,7 @@ class Consolidation:
     members: list[list[tuple[int, int]]]
 
 
-def consolidate(answers: Sequence[Sequence[Skeleton]], rig: Rig | None = None) -> Consolidation:
+def consolidate(answers: Sequence[Sequence[Skeleton]], rig: Rig) -> Consolidation:
     """One list of skeletons from each worker (at least one) -> the consolidated answer."""
     if len(answers) == 1:
         drawn = [(j, s) for j, s in enumerate(answers[0]) if s.drawn]
@@ -175,7 +175,7 @@ def consolidate(answers: Sequence[Sequence[Skeleton]], rig: Rig | None = None) -
     )
 
 
-def _merge(members: Sequence[Skeleton], rig: Rig | None) -> tuple[Skeleton, SkeletonAgreement]:
+def _merge(members: Sequence[Skeleton], rig: Rig) -> tuple[Skeleton, SkeletonAgreement]:
     """One skeleton from a group; keypoints in the first member's order, then the others'."""
     by_label: dict[str, list[Keypoint]] = {}
     for s in members:
@@ -183,9 +183,7 @@ def _merge(members: Sequence[Skeleton], rig: Rig | None) -> tuple[Skeleton, Skel
             if k.visibility:
                 by_label.setdefault(k.label, []).append(k)
     first = {k.label: k for k in members[0].keypoints}
-    later = [label for label in by_label if label not in first]
-    if rig is not None:
-        later.sort(key=rig.index)
+    later = sorted((label for label in by_label if label not in first), key=rig.index)
     keypoints: list[Keypoint] = []
     spread: dict[str, float] = {}
     placed_by: dict[str, int] = {}

@@ -1,6 +1,6 @@
 """Ground Truth's Lambda protocol: the two requests, the payload, the responses.
 
-Shapes (see ``groundtruth-contracts.md`` §1-2): the pre-annotation event
+Shapes (see ``docs/contracts.md``): the pre-annotation event
 carries one manifest line in ``dataObject``; the post-annotation event names
 the label attribute and points to a payload (``payload.s3Uri``, or inline
 ``payload.content``) that is a JSON array of data objects, each with the
@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.limits import MAX_ANSWER_CHARS, keepable
 from handlers.skeleton import FieldError, json_problem, show_value
 
 LOG = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ LOG = logging.getLogger(__name__)
 ASSUME_ROLE_ENV = "POSE_LABELING_ASSUME_ROLE"
 
 _ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@\-/]+")
+_S3_URI = re.compile(r"s3://([^/]+)/(.+)", re.DOTALL)
+#: Bytes read at most from an answer stored in S3: past this it is over
+#: MAX_ANSWER_CHARS whatever its characters (UTF-8 takes at most 4 bytes each).
+MAX_ANSWER_BYTES = 4 * MAX_ANSWER_CHARS
 _s3_client: Any = None
 
 
@@ -128,8 +133,17 @@ class DatasetObject:
     submissions: list[WorkerSubmission]
     #: Problems with the envelope, with field paths as in the label (``workers[1]``).
     errors: list[FieldError] = field(default_factory=list)
-    #: Raw entries of ``annotations`` that are not annotation objects, by index.
-    unreadable: dict[int, Any] = field(default_factory=dict)
+    #: Entries of ``annotations`` that cannot be used, by index, as the label keeps them
+    #: raw (each has its entry in ``errors``).
+    rejected: dict[int, Any] = field(default_factory=dict)
+
+    def reject(self, index: int, raw: Any, message: str) -> None:
+        """Leave ``workers[index]`` out of consolidation, keeping ``raw`` and saying why."""
+        kept, problem = keepable(raw)
+        if problem is not None:
+            message += f" (as text: it {problem})"
+        self.errors.append(FieldError(f"workers[{index}]", message))
+        self.rejected[index] = kept
 
 
 def parse_payload(value: Any) -> list[DatasetObject]:
@@ -168,22 +182,30 @@ def _dataset_object(item: dict[str, Any]) -> DatasetObject:
             )
         )
         return result
+    first_answer: dict[str, int] = {}
     for j, entry in enumerate(annotations):
+        worker_id = _worker_id(entry)
+        result.submissions.append(WorkerSubmission(worker_id))
         data = entry.get("annotationData") if isinstance(entry, dict) else None
         if not isinstance(data, dict) or not ("content" in data or "s3Uri" in data):
-            errors.append(
-                FieldError(
-                    f"workers[{j}]", "no annotationData.content or annotationData.s3Uri; kept raw"
-                )
-            )
-            result.unreadable[j] = entry
-            result.submissions.append(WorkerSubmission(_worker_id(entry)))
+            result.reject(j, entry, "no annotationData.content or annotationData.s3Uri; kept raw")
             continue
-        result.submissions.append(
-            WorkerSubmission(
-                _worker_id(entry), data.get("content"), _str_or_none(data.get("s3Uri"))
+        content, uri = data.get("content"), data.get("s3Uri")
+        stored = content is None and "s3Uri" in data  # the answer is in S3
+        if stored and not (isinstance(uri, str) and _S3_URI.fullmatch(uri)):
+            got = show_value(uri)
+            result.reject(j, entry, f"annotationData.s3Uri: expected s3://bucket/key, got {got}")
+            continue
+        if worker_id and worker_id in first_answer:
+            result.reject(
+                j,
+                entry,
+                f"the same worker as workers[{first_answer[worker_id]}] answered again; "
+                "this answer is not used, kept raw",
             )
-        )
+            continue
+        first_answer.setdefault(worker_id, j)
+        result.submissions[j] = WorkerSubmission(worker_id, content, uri if stored else None)
     return result
 
 
@@ -212,21 +234,34 @@ def read_payload(request: PostAnnotationRequest, *, s3: Any = None) -> list[Data
         raise ProtocolError(
             f"{source}: the payload is not valid JSON ({json_problem(exc, text)})"
         ) from exc
+    except RecursionError as exc:  # Ground Truth never nests its payload this deep
+        raise ProtocolError(f"{source}: the payload is nested too deeply to read") from exc
     return parse_payload(value)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
-    match = re.fullmatch(r"s3://([^/]+)/(.+)", uri)
+    match = _S3_URI.fullmatch(uri)
     if not match:
         raise ProtocolError(f"expected s3://bucket/key, got {show_value(uri)}")
     return match[1], match[2]
 
 
-def read_s3_text(uri: str, *, s3: Any = None, role_arn: str | None = None) -> str:
+def read_s3_text(
+    uri: str, *, s3: Any = None, role_arn: str | None = None, max_bytes: int | None = None
+) -> str:
+    """The object's text; with ``max_bytes``, :class:`TooLarge` past that many bytes (the
+    rest is not read)."""
     bucket, key = split_s3_uri(uri)
     client = s3 if s3 is not None else s3_client(role_arn)
-    body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    stream = client.get_object(Bucket=bucket, Key=key)["Body"]
+    body = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
+    if max_bytes is not None and len(body) > max_bytes:
+        raise TooLarge(f"{uri} is over {max_bytes:,} bytes")
     return body.decode("utf-8")
+
+
+class TooLarge(ValueError):
+    """An S3 object larger than the caller accepts."""
 
 
 def write_s3_json(

@@ -1,10 +1,12 @@
-"""The consolidated annotation: the label written for one image (DESIGN.md).
+"""The consolidated annotation: the label written for one image (docs/contracts.md).
 
 Always these keys (the published workflow's fields, as parsed values):
 ``dataset_object_id, data_object_s3_uri, image_file_name, image_s3_location,
 original_annotations, updated_annotations, worker_id, no_changes_needed,
-was_modified, total_time_in_seconds``; then ``workers`` (each worker's own
-result), and where they apply ``agreement``, ``qa_flags``, ``errors``, and
+was_modified, total_time_in_seconds``; then ``rig`` (``{"name", "fingerprint"}``
+of the rig the label was made with; absent from labels made before it was
+added), ``workers`` (each worker's own result), and where they apply
+``agreement``, ``qa_flags``, ``errors``, and
 ``overflow`` (fields moved to S3 to fit Lambda's response limit, see
 :mod:`handlers.overflow`). With several workers, ``worker_id`` is the list of
 their IDs, ``no_changes_needed`` is true only if every worker said so and
@@ -22,23 +24,14 @@ that halves single-worker labels (Lambda's 6 MB response limit), and
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.consolidation import Agreement, consolidate
-from handlers.json_size import entry_size, json_size, list_size, object_frame, scalar_size
 from handlers.qa import QaFlag, check_skeletons
-from handlers.rig import Rig
-from handlers.skeleton import (
-    FieldError,
-    Skeleton,
-    SkeletonsJson,
-    parse_skeletons,
-    same_annotations,
-    show_value,
-)
+from handlers.rig import Rig, RigIdentity
+from handlers.skeleton import FieldError, Skeleton, parse_skeletons, same_annotations, show_value
 from handlers.submission import WorkerAnswer
 
 #: The keys every consolidated annotation has, in output order.
@@ -74,12 +67,12 @@ class WorkerResult:
     #: empty skeletons): the JSON then says so instead of repeating the skeletons.
     same_as_consolidated: bool = False
 
-    def to_jsonable(self, cache: dict[int, Any] | None = None) -> dict[str, Any]:
+    def to_jsonable(self) -> dict[str, Any]:
         out: dict[str, Any] = {"worker_id": self.worker_id}
         if self.same_as_consolidated:
             out["same_as_consolidated"] = True
         else:
-            out["updated_annotations"] = _skeletons_jsonable(self.updated_annotations, cache)
+            out["updated_annotations"] = _skeletons_jsonable(self.updated_annotations)
         out.update(
             {
                 "no_changes_needed": self.no_changes_needed,
@@ -95,31 +88,8 @@ class WorkerResult:
             out["raw"] = self.raw
         return out
 
-    def json_size_bound(self) -> int:
-        """At least ``len(json.dumps(self.to_jsonable()))`` (see :mod:`handlers.json_size`)."""
-        size = (
-            _WORKER_FRAME
-            + scalar_size(self.worker_id)
-            + scalar_size(self.no_changes_needed)
-            + scalar_size(self.was_modified)
-            + scalar_size(self.total_time_in_seconds)
-            + scalar_size(self.image_width)
-            + scalar_size(self.image_height)
-        )
-        if self.same_as_consolidated:
-            size += entry_size("same_as_consolidated", 4)
-        else:
-            size += entry_size(
-                "updated_annotations", _skeletons_size_bound(self.updated_annotations)
-            )
-        if self.other_fields:
-            size += entry_size("other_fields", json_size(self.other_fields))
-        if self.raw is not None:
-            size += entry_size("raw", scalar_size(self.raw))
-        return size
-
     @classmethod
-    def parse(cls, obj: Any, field: str, rig: Rig | None, errors: list[FieldError]) -> WorkerResult:
+    def parse(cls, obj: Any, field: str, rig: Rig, errors: list[FieldError]) -> WorkerResult:
         if not isinstance(obj, dict):
             errors.append(FieldError(field, "expected a worker object"))
             return cls("", None, raw=obj)
@@ -161,6 +131,8 @@ class ConsolidatedLabel:
     agreement: Agreement | None = None
     qa_flags: list[QaFlag] = field(default_factory=list)
     errors: list[FieldError] = field(default_factory=list)
+    #: The rig the label was made with; None on labels made before labels carried it.
+    rig: RigIdentity | None = None
     #: ``{"s3_uri": …, "fields": […]}`` when fields were moved to S3.
     overflow: dict[str, Any] | None = None
 
@@ -186,29 +158,22 @@ class ConsolidatedLabel:
                 return (w.image_width, w.image_height)
         return None
 
-    def to_jsonable(self, updated_json: SkeletonsJson | None = None) -> dict[str, Any]:
-        """The label as JSON values. ``updated_json``, from :func:`consolidated_json` for
-        this label, is the JSON its ``updated_annotations`` render: used as is."""
-        # Skeletons shared between the consolidated answer and a worker's copy
-        # (always so with one worker) are converted once.
-        cache: dict[int, Any] = {}
+    def to_jsonable(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "dataset_object_id": self.dataset_object_id,
             "data_object_s3_uri": self.data_object_s3_uri,
             "image_file_name": self.image_file_name,
             "image_s3_location": self.image_s3_location,
-            "original_annotations": _skeletons_jsonable(self.original_annotations, cache),
-            "updated_annotations": (
-                _skeletons_jsonable(self.updated_annotations, cache)
-                if updated_json is None
-                else updated_json.value
-            ),
+            "original_annotations": _skeletons_jsonable(self.original_annotations),
+            "updated_annotations": _skeletons_jsonable(self.updated_annotations),
             "worker_id": self.worker_id,
             "no_changes_needed": self.no_changes_needed,
             "was_modified": self.was_modified,
             "total_time_in_seconds": self.total_time_in_seconds,
-            "workers": [w.to_jsonable(cache) for w in self.workers],
         }
+        if self.rig is not None:
+            out["rig"] = self.rig.to_jsonable()
+        out["workers"] = [w.to_jsonable() for w in self.workers]
         if self.agreement is not None:
             out["agreement"] = self.agreement.to_jsonable()
         if self.qa_flags:
@@ -219,42 +184,8 @@ class ConsolidatedLabel:
             out["overflow"] = self.overflow
         return out
 
-    def json_size_bound(self, updated_json: SkeletonsJson | None = None) -> int:
-        """At least ``len(json.dumps(self.to_jsonable(updated_json)))``, without
-        serialising the skeletons.
-
-        What the post-annotation Lambda checks Lambda's response limit with
-        (see :mod:`handlers.json_size`); the rarer parts are measured exactly.
-        """
-        updated_size = None if updated_json is None else updated_json.size_bound
-        if updated_size is None:
-            updated_size = _skeletons_size_bound(self.updated_annotations)
-        size = (
-            _LABEL_FRAME
-            + scalar_size(self.dataset_object_id)
-            + scalar_size(self.data_object_s3_uri)
-            + scalar_size(self.image_file_name)
-            + scalar_size(self.image_s3_location)
-            + _skeletons_size_bound(self.original_annotations)
-            + updated_size
-            + scalar_size(self.worker_id)
-            + scalar_size(self.no_changes_needed)
-            + scalar_size(self.was_modified)
-            + scalar_size(self.total_time_in_seconds)
-            + list_size([w.json_size_bound() for w in self.workers])
-        )
-        if self.agreement is not None:
-            size += entry_size("agreement", json_size(self.agreement.to_jsonable()))
-        if self.qa_flags:
-            size += entry_size("qa_flags", json_size([f.to_jsonable() for f in self.qa_flags]))
-        if self.errors:
-            size += entry_size("errors", json_size([e.to_jsonable() for e in self.errors]))
-        if self.overflow:
-            size += entry_size("overflow", json_size(self.overflow))
-        return size
-
     @classmethod
-    def parse(cls, obj: Any, rig: Rig | None = None, field: str = "label") -> ConsolidatedLabel:
+    def parse(cls, obj: Any, rig: Rig, field: str = "label") -> ConsolidatedLabel:
         """Read a label back; problems found on the way are added to its ``errors``."""
         if not isinstance(obj, dict):
             raise ValueError(
@@ -283,6 +214,13 @@ class ConsolidatedLabel:
             if w.same_as_consolidated:
                 w.updated_annotations = updated
         total = obj.get("total_time_in_seconds")
+        identity = RigIdentity.parse(obj.get("rig"))
+        if identity is None and obj.get("rig") is not None:
+            errors.append(
+                FieldError(
+                    f"{field}.rig", "expected {name, fingerprint} strings; ignored", "warning"
+                )
+            )
         return cls(
             dataset_object_id=str(obj.get("dataset_object_id", "")),
             data_object_s3_uri=obj.get("data_object_s3_uri"),
@@ -298,6 +236,7 @@ class ConsolidatedLabel:
             agreement=Agreement.parse(obj.get("agreement")),
             qa_flags=[QaFlag.parse(f) for f in obj.get("qa_flags") or []],
             errors=errors,
+            rig=identity,
             overflow=obj.get("overflow"),
         )
 
@@ -306,8 +245,8 @@ def build_label(
     dataset_object_id: str,
     answers: Sequence[WorkerAnswer],
     *,
+    rig: Rig,
     data_object_s3_uri: str | None = None,
-    rig: Rig | None = None,
     errors: Sequence[FieldError] = (),
 ) -> ConsolidatedLabel:
     """Consolidate the parsed answers of the workers for one data object.
@@ -419,26 +358,8 @@ def build_label(
         agreement=agreement,
         qa_flags=flags,
         errors=all_errors,
+        rig=rig.identity,
     )
-
-
-def consolidated_json(
-    label: ConsolidatedLabel, answers: Sequence[WorkerAnswer]
-) -> SkeletonsJson | None:
-    """The text the label's ``updated_annotations`` were read from, if they are exactly one
-    worker's answer as written (one usable worker who drew no empty skeleton, and whose
-    text the parser found exact: see :class:`~handlers.skeleton.SkeletonsJson`).
-
-    For a label just made by :func:`build_label` from ``answers``: the caller can
-    then write the worker's text instead of converting and serialising the skeletons.
-    """
-    consolidated = label.updated_annotations
-    usable = [a for a in answers if a.updated_annotations is not None]
-    if consolidated is None or len(usable) != 1 or usable[0].updated_json is None:
-        return None
-    drawn = usable[0].updated_annotations or []
-    same = len(drawn) == len(consolidated) and all(map(operator.is_, drawn, consolidated))
-    return usable[0].updated_json if same else None
 
 
 def _modified(original: list[Skeleton], updated: list[Skeleton]) -> bool:
@@ -493,35 +414,5 @@ def _image_size(
     return first
 
 
-#: The keys every label and every worker result has (the others are counted as entries).
-_LABEL_FRAME = object_frame((*LABEL_FIELDS, "workers"))
-_WORKER_FRAME = object_frame(
-    (
-        "worker_id",
-        "no_changes_needed",
-        "was_modified",
-        "total_time_in_seconds",
-        "image_width",
-        "image_height",
-    )
-)
-
-
-def _skeletons_size_bound(skeletons: list[Skeleton] | None) -> int:
-    if skeletons is None:
-        return 4
-    return list_size([s.json_size_bound() for s in skeletons])
-
-
-def _skeletons_jsonable(skeletons: list[Skeleton] | None, cache: dict[int, Any] | None) -> Any:
-    if skeletons is None:
-        return None
-    if cache is None:
-        return [s.to_jsonable() for s in skeletons]
-    out = []
-    for s in skeletons:
-        converted = cache.get(id(s))
-        if converted is None:
-            converted = cache[id(s)] = s.to_jsonable()
-        out.append(converted)
-    return out
+def _skeletons_jsonable(skeletons: list[Skeleton] | None) -> list[dict[str, Any]] | None:
+    return None if skeletons is None else [s.to_jsonable() for s in skeletons]

@@ -11,15 +11,15 @@ workers, or a worker and the consensus), so:
   :data:`MIN_AREA` so that a one-point skeleton does not divide by zero;
 - a keypoint labeled in only one of the two counts as 0 similarity, so a
   disagreement about whether a joint is there lowers the score;
-- sigma comes from the rig, or, without a rig, from COCO for COCO's 17 labels and
-  :data:`~handlers.rig.DEFAULT_SIGMA` for any other label.
+- sigma comes from the rig (:data:`~handlers.rig.DEFAULT_SIGMA` for a label the
+  rig does not have, which validated skeletons never hold).
 """
 
 from __future__ import annotations
 
 import math
 
-from handlers.rig import COCO_SIGMAS, DEFAULT_SIGMA, Rig
+from handlers.rig import DEFAULT_SIGMA, Rig
 from handlers.skeleton import Skeleton
 
 #: Smallest area (pixels²) used for the scale ``s²``.
@@ -28,15 +28,12 @@ MIN_AREA = 1.0
 # 1 / (8·sigma²) per label; exp(-d² · this / area) is one keypoint's similarity.
 #: The scale of a label that neither the rig nor COCO knows.
 DEFAULT_SCALE = 1.0 / (8.0 * DEFAULT_SIGMA * DEFAULT_SIGMA)
-_NO_RIG_SCALE = {label: 1.0 / (8.0 * s * s) for label, s in COCO_SIGMAS.items()}
 _RIG_SCALES: dict[int, tuple[Rig, dict[str, float]]] = {}
 
 
-def sigma(label: str, rig: Rig | None = None) -> float:
+def sigma(label: str, rig: Rig) -> float:
     """The OKS sigma used for ``label``."""
-    if rig is not None and label in rig:
-        return rig.sigma(label)
-    return COCO_SIGMAS.get(label, DEFAULT_SIGMA)
+    return rig.sigma(label) if label in rig else DEFAULT_SIGMA
 
 
 def sigmas(rig: Rig) -> list[float]:
@@ -50,9 +47,7 @@ def area(skeleton: Skeleton) -> float:
     return 0.0 if box is None else box[2] * box[3]
 
 
-def oks(
-    a: Skeleton, b: Skeleton, rig: Rig | None = None, *, scale_area: float | None = None
-) -> float:
+def oks(a: Skeleton, b: Skeleton, rig: Rig, *, scale_area: float | None = None) -> float:
     """Similarity of two skeletons in [0, 1]; 0 when neither has a labeled keypoint."""
     if scale_area is None:
         scale_area = (area(a) + area(b)) / 2.0
@@ -68,7 +63,7 @@ def points_oks(
     pa: dict[str, tuple[float, float]],
     pb: dict[str, tuple[float, float]],
     scale_area: float,
-    rig: Rig | None = None,
+    rig: Rig,
 ) -> float:
     """:func:`oks` on prepared points, for callers that compare each skeleton many times."""
     count = len(pa.keys() | pb.keys())
@@ -87,13 +82,8 @@ def points_oks(
     return total / count
 
 
-def scales(rig: Rig | None) -> dict[str, float]:
-    """Label -> ``1 / (8·sigma²)``, the factor of ``d² / area`` in a keypoint's OKS term.
-
-    Without a rig, COCO's labels; any other label uses ``DEFAULT_SIGMA``.
-    """
-    if rig is None:
-        return _NO_RIG_SCALE
+def scales(rig: Rig) -> dict[str, float]:
+    """Label -> ``1 / (8·sigma²)``, the factor of ``d² / area`` in a keypoint's OKS term."""
     cached = _RIG_SCALES.get(id(rig))
     if cached is None or cached[0] is not rig:
         cached = (rig, {k.label: 1.0 / (8.0 * k.sigma * k.sigma) for k in rig.keypoints})

@@ -85,8 +85,8 @@ def label_attribute_names(line: Mapping[str, Any]) -> list[str]:
 def parse_output_manifest_line(
     line: str | Mapping[str, Any],
     *,
+    rig: Rig,
     label_attribute_name: str | None = None,
-    rig: Rig | None = None,
     where: str = "output manifest line",
 ) -> OutputManifestLine:
     """Decode one line; raises :class:`AnnotationError` naming ``where`` if it is unusable.

@@ -6,12 +6,11 @@ realistic batch can be several times the limit (measured in
 ``benchmarks/bench_consolidation.py``). A response over the limit fails the
 invocation, and Ground Truth would retry it forever.
 
-So the response is sized as the Lambda runtime serialises it (default
-``json.dumps``, ASCII, which is an upper bound of what goes on the wire):
-exactly, or from upper bounds of each item's size that the caller computed
-without serialising (:mod:`handlers.json_size`). When the size exceeds
-:data:`RESPONSE_BUDGET_BYTES`, bulky fields are moved to **one** JSON file in S3
-next to the payload, largest labels first, until it fits:
+So each item of the response is measured as the Lambda runtime serialises it
+(default ``json.dumps``: ASCII, which is an upper bound of what goes on the
+wire). When the total exceeds :data:`RESPONSE_BUDGET_BYTES`, bulky fields are
+moved to **one** JSON file in S3 next to the payload, largest labels first,
+until it fits:
 
 1. each label's ``workers`` (the per-worker copies: the bulk, and not needed
    to train on);
@@ -35,19 +34,9 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii
 from typing import Any
-
-from handlers.json_size import (
-    dumps,
-    entry_size,
-    json_size,
-    list_size,
-    object_frame,
-    string_size,
-)
 
 #: Lambda's limit for a synchronous response.
 RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024
@@ -66,8 +55,20 @@ MOVABLE_STAGES = (
         "no_changes_needed",
         "was_modified",
         "total_time_in_seconds",
+        "rig",
     ),
 )
+
+
+_STANDARD_JSON = json.JSONEncoder(allow_nan=False)
+
+
+def json_size(value: Any) -> int:
+    """Characters of ``value`` as the Lambda runtime writes it (``json.dumps``' defaults).
+
+    NaN and infinities are refused (ValueError): the response must be standard JSON.
+    """
+    return len(_STANDARD_JSON.encode(value))
 
 
 class ResponseTooLarge(RuntimeError):
@@ -81,8 +82,6 @@ class FitResult:
     #: The labels (datasetObjectIds) that lost fields.
     moved: tuple[str, ...] = ()
     overflow_uri: str | None = None
-    #: False when the sizes are upper bounds (the caller gave ``sizes``), not measured.
-    exact: bool = True
 
 
 def overflow_uri(
@@ -99,7 +98,8 @@ def overflow_uri(
         folder, name = posixpath.split(payload_s3_uri)
         return f"{folder}/{OVERFLOW_DIR}/{name}"
     if output_config and output_config.startswith("s3://"):
-        digest = hashlib.sha256("\n".join(dataset_object_ids).encode()).hexdigest()[:20]
+        ids = json.dumps(dataset_object_ids)  # ASCII whatever the IDs hold (lone surrogates)
+        digest = hashlib.sha256(ids.encode()).hexdigest()[:20]
         base = output_config.rstrip("/")
         return f"{base}/consolidated-annotation/{OVERFLOW_DIR}/{digest}.json"
     return None
@@ -113,115 +113,54 @@ def fit_response(
     write: Callable[[str, bytes], None],
     budget: int = RESPONSE_BUDGET_BYTES,
     sizes: Sequence[int] | None = None,
-    prepared: Sequence[Mapping[str, tuple[str, int]] | None] | None = None,
 ) -> FitResult:
     """Shrink ``response`` in place until it fits ``budget``.
 
     ``uri`` names the overflow file (None: nowhere to write, so a response over
     budget raises); ``write(uri, content)`` stores it, and is called only if needed.
-    ``sizes`` are upper bounds of each item's serialised size; without them each
-    item is serialised once to measure it. Each moved value is serialised once
-    to write it, and sizes after a move are computed, not re-measured: removing
-    an entry of known size from a bounded item leaves it bounded.
-
-    ``prepared[i]`` may give, for fields of item ``i``, a JSON text of the value
-    that the caller already has, with the size ``sizes[i]`` counted for that value
-    (at least its serialised size): the text is written instead of serialising
-    the value again, and that size is what moving it takes off the bound.
+    ``sizes`` are each item's :func:`json_size`, if the caller has measured them.
     """
-    exact = sizes is None
     item_sizes = [json_size(item) for item in response] if sizes is None else list(sizes)
-    total = list_size(item_sizes)
+    total = _list_size(item_sizes)
     before = total
     if total <= budget:
-        return FitResult(before, total, exact=exact)
+        return FitResult(before, total)
     if uri is None:
-        if not exact:  # only the bounds are over: measure before failing
-            return fit_response(response, label_attribute_name, uri=uri, write=write, budget=budget)
         raise ResponseTooLarge(
             f"the response is {before} bytes, over the {budget}-byte budget, and the event names "
             "no S3 location (payload.s3Uri or outputConfig) to move labels to"
         )
-    labels = [item["consolidatedAnnotation"]["content"][label_attribute_name] for item in response]
-    moves = _Moves(uri)
+    moved: dict[str, dict[str, Any]] = {}
     for fields in MOVABLE_STAGES:
         for i in sorted(range(len(response)), key=lambda i: -item_sizes[i]):
             if total <= budget:
                 break
-            known = (prepared[i] if prepared is not None else None) or {}
-            change = moves.move(response[i]["datasetObjectId"], labels[i], fields, known)
-            item_sizes[i] += change
-            total += change
+            item = response[i]
+            label = item["consolidatedAnnotation"]["content"][label_attribute_name]
+            taken = {f: label.pop(f) for f in fields if f in label}
+            if not taken:
+                continue
+            moved.setdefault(item["datasetObjectId"], {}).update(taken)
+            earlier = label.pop("overflow", {}).get("fields", [])
+            label["overflow"] = {"s3_uri": uri, "fields": [*earlier, *taken]}
+            size = json_size(item)
+            total += size - item_sizes[i]
+            item_sizes[i] = size
         if total <= budget:
             break
-    if total > budget and not exact:  # only the bounds are over: measure what is left
-        total = json_size(response)
     if total > budget:
         raise ResponseTooLarge(
             f"the response is {total} bytes even with every movable field moved to S3 "
             f"(budget {budget}, Lambda's limit {RESPONSE_LIMIT_BYTES}); "
             "lower MaxConcurrentTaskCount"
         )
-    write(uri, moves.content().encode())
-    return FitResult(before, total, tuple(moves.parts), uri, exact)
+    write(uri, json.dumps(moved, allow_nan=False).encode())
+    return FitResult(before, total, tuple(moved), uri)
 
 
-_QUOTED = {f: encode_basestring_ascii(f) for stage in MOVABLE_STAGES for f in stage}
-
-
-class _Moves:
-    """The fields moved so far, as the overflow file's entries, and the references left."""
-
-    _FRAME = object_frame(("s3_uri", "fields"))
-
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
-        #: datasetObjectId -> its moved ``"field": value`` entries, serialised.
-        self.parts: dict[str, list[str]] = {}
-        self._reference_sizes: dict[tuple[str, ...], int] = {}
-
-    def move(
-        self,
-        dataset_object_id: str,
-        label: dict[str, Any],
-        fields: tuple[str, ...],
-        known: Mapping[str, tuple[str, int]],
-    ) -> int:
-        """Move those of ``fields`` that ``label`` has; returns the change of its size."""
-        taken = [f for f in fields if f in label]
-        if not taken:
-            return 0
-        parts = self.parts.setdefault(dataset_object_id, [])
-        change = 0
-        for f in taken:
-            value = label.pop(f)
-            text, counted = known.get(f) or (None, 0)
-            if text is None:
-                text = dumps(value)
-                counted = len(text)
-            key = _QUOTED[f]
-            parts.append(f"{key}: {text}")
-            change -= len(key) + 4 + counted  # "key": value, (see entry_size)
-        previous = label.pop("overflow", None)
-        earlier: list[str] = previous["fields"] if previous else []
-        if earlier:
-            change -= entry_size("overflow", self._reference_size(earlier))
-        label["overflow"] = {"s3_uri": self.uri, "fields": [*earlier, *taken]}
-        return change + entry_size("overflow", self._reference_size(label["overflow"]["fields"]))
-
-    def _reference_size(self, fields: list[str]) -> int:
-        """Serialised size of ``{"s3_uri": uri, "fields": fields}`` (a few distinct lists)."""
-        key = tuple(fields)
-        size = self._reference_sizes.get(key)
-        if size is None:
-            size = self._FRAME + string_size(self.uri) + list_size(list(map(string_size, key)))
-            self._reference_sizes[key] = size
-        return size
-
-    def content(self) -> str:
-        """The overflow file: ``{"<datasetObjectId>": {"<field>": <value>, …}, …}``."""
-        entries = (f"{dumps(k)}: {{{', '.join(v)}}}" for k, v in self.parts.items())
-        return "{" + ", ".join(entries) + "}"
+def _list_size(item_sizes: Sequence[int]) -> int:
+    """Size of a JSON list of items of these sizes: brackets and ``", "`` between items."""
+    return sum(item_sizes) + 2 + 2 * max(len(item_sizes) - 1, 0)
 
 
 def restore_overflow(

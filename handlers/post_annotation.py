@@ -1,192 +1,166 @@
 """Post-annotation (consolidation) Lambda: the workers' answers in, one label per object out.
 
-Handler: ``handlers.post_annotation.lambda_handler``. Every data object of
-the payload comes back, whatever its answers look like (a bad answer is kept
-raw with an ``errors`` entry); an unreadable payload raises so Ground Truth
-retries the batch. The logs hold counts and per-object error texts, never a
-payload or a worker ID.
+Handler: ``handlers.post_annotation.lambda_handler``, which runs
+:func:`consolidate_batch` with the rig deployed beside it. Every data object of
+the payload comes back, whatever its answers look like: a bad answer is kept raw
+with an ``errors`` entry (see :mod:`handlers.limits` for the bounds an answer
+must keep), because Ground Truth retries a failed batch and it would fail again.
+What does raise, so that Ground Truth retries: an unreadable event or payload,
+and S3 failures other than an answer file that does not exist. The logs hold
+counts and per-object error texts, never a payload or a worker ID.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
 from handlers.groundtruth import (
+    MAX_ANSWER_BYTES,
     DatasetObject,
     PostAnnotationRequest,
+    TooLarge,
     consolidation_response,
     read_payload,
     read_s3_text,
     write_s3_json,
 )
-from handlers.json_size import json_size, string_size
-from handlers.label import ConsolidatedLabel, build_label, consolidated_json
-from handlers.overflow import FitResult, fit_response, overflow_uri
-from handlers.rig import Rig, load_deployed_rig
+from handlers.label import ConsolidatedLabel, build_label
+from handlers.limits import keepable
+from handlers.overflow import FitResult, fit_response, json_size, overflow_uri
+from handlers.rig import Rig, deployed_rig
+from handlers.skeleton import FieldError
 from handlers.submission import WorkerAnswer, parse_answer
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
-#: Loaded once per container (None outside Lambda: structure is still checked).
-RIG = load_deployed_rig()
+
+def lambda_handler(event: dict[str, Any], context: Any = None) -> list[dict[str, Any]]:
+    return consolidate_batch(event, deployed_rig())
 
 
-def lambda_handler(
-    event: dict[str, Any], context: Any = None, *, s3: Any = None
-) -> list[dict[str, Any]]:
+def consolidate_batch(event: dict[str, Any], rig: Rig, *, s3: Any = None) -> list[dict[str, Any]]:
+    """The response to one consolidation event: a label for every data object of its payload.
+
+    ``s3`` is a boto3 S3 client (default: the Lambda's own) for the payload, answers
+    stored in S3 and the overflow file.
+    """
     request = PostAnnotationRequest.parse(event)
-    with _gc_paused():
-        return _consolidate_batch(request, s3)
-
-
-def _consolidate_batch(request: PostAnnotationRequest, s3: Any) -> list[dict[str, Any]]:
-    """Everything of a batch but the response is dropped on return, while the collector
-    is still paused: it then has only the response to scan when it resumes."""
-    objects = read_payload(request, s3=s3)
     name = request.label_attribute_name
-    # The envelope around each label differs only by the ID: measured once.
-    envelope = json_size(consolidation_response("", name, {})) - len('""') - len("{}")
     response: list[dict[str, Any]] = []
     sizes: list[int] = []
-    prepared: list[Mapping[str, tuple[str, int]] | None] = []
     log = _BatchLog()
-    for start in range(0, len(objects), BLOCK_OBJECTS):
-        block = _consolidate_block(objects[start : start + BLOCK_OBJECTS], request, s3)
-        response += [
-            consolidation_response(obj.dataset_object_id, name, item)
-            for obj, item in zip(block.objects, block.items, strict=True)
-        ]
-        sizes += [
-            envelope + string_size(obj.dataset_object_id) + size
-            for obj, size in zip(block.objects, block.sizes, strict=True)
-        ]
-        prepared += block.prepared
-        for label in block.labels:
-            log.add(label)
-    log.write(fit_under_limit(response, request, s3, sizes, prepared))
-    return response
-
-
-#: Objects taken through each step of consolidation together. Each step's code then runs
-#: many times in a row, which measured 15-20% faster than one object at a time (the
-#: interpreter's caches stay warm), while a block's intermediates stay few.
-BLOCK_OBJECTS = 64
-
-
-@dataclass
-class _Block:
-    objects: list[DatasetObject]
-    labels: list[ConsolidatedLabel]
-    #: Each label as JSON values, an upper bound of its size, and texts it already has.
-    items: list[dict[str, Any]]
-    sizes: list[int]
-    prepared: list[Mapping[str, tuple[str, int]] | None]
-
-
-def _consolidate_block(
-    objects: list[DatasetObject], request: PostAnnotationRequest, s3: Any
-) -> _Block:
-    """Parse, consolidate and convert a few objects, one step at a time for all of them."""
-    answers = [_answers(obj, RIG, request, s3) for obj in objects]
-    labels = [
-        build_label(
-            obj.dataset_object_id, a, data_object_s3_uri=obj.s3_uri, rig=RIG, errors=obj.errors
-        )
-        for obj, a in zip(objects, answers, strict=True)
-    ]
-    # A single worker's answer taken exactly as written is output as its own JSON:
-    # not converted, sized from its text, and its text moved if need be.
-    written = [consolidated_json(label, a) for label, a in zip(labels, answers, strict=True)]
-    return _Block(
-        objects,
-        labels,
-        [label.to_jsonable(w) for label, w in zip(labels, written, strict=True)],
-        [label.json_size_bound(w) for label, w in zip(labels, written, strict=True)],
-        [
-            {"updated_annotations": (w.text, w.size_bound)}
-            if w is not None and w.size_bound is not None
-            else None
-            for w in written
-        ],
-    )
-
-
-def fit_under_limit(
-    response: list[dict[str, Any]],
-    request: PostAnnotationRequest,
-    s3: Any = None,
-    sizes: list[int] | None = None,
-    prepared: Sequence[Mapping[str, tuple[str, int]] | None] | None = None,
-) -> FitResult:
-    """Move fields to S3 if the response would break Lambda's 6 MB limit (see overflow.py).
-
-    ``sizes`` and ``prepared``: see :func:`handlers.overflow.fit_response`.
-    """
-    ids = [item["datasetObjectId"] for item in response]
-    return fit_response(
+    for obj in read_payload(request, s3=s3):
+        contents = _answer_contents(obj, request, s3)
+        label, item, size = _consolidate_object(obj, contents, rig, name)
+        response.append(item)
+        sizes.append(size)
+        log.add(label)
+    fit = fit_response(
         response,
-        request.label_attribute_name,
-        uri=overflow_uri(request.payload_s3_uri, request.output_config, ids),
+        name,
+        uri=overflow_uri(
+            request.payload_s3_uri,
+            request.output_config,
+            [item["datasetObjectId"] for item in response],
+        ),
         write=lambda uri, content: write_s3_json(
             uri, content, s3=s3, role_arn=request.role_arn, kms_key_id=request.kms_key_id
         ),
         sizes=sizes,
-        prepared=prepared,
     )
+    log.write(fit)
+    return response
 
 
-def label_for(
-    obj: DatasetObject, rig: Rig | None, request: PostAnnotationRequest, s3: Any = None
-) -> ConsolidatedLabel:
-    """Parse each worker's answer (reading it from S3 if stored there) and consolidate."""
-    return build_label(
-        obj.dataset_object_id,
-        _answers(obj, rig, request, s3),
-        data_object_s3_uri=obj.s3_uri,
-        rig=rig,
-        errors=obj.errors,
-    )
+def _answer_contents(obj: DatasetObject, request: PostAnnotationRequest, s3: Any) -> list[Any]:
+    """Each worker's ``annotationData.content``, read from S3 where the answer is stored.
 
-
-def _answers(
-    obj: DatasetObject, rig: Rig | None, request: PostAnnotationRequest, s3: Any
-) -> list[WorkerAnswer]:
-    """Each worker's answer parsed, in payload order (read from S3 if stored there)."""
-    answers = []
-    for i, submission in enumerate(obj.submissions):
-        where = f"workers[{i}]"
-        if i in obj.unreadable:
-            answers.append(WorkerAnswer(submission.worker_id, None, raw=obj.unreadable[i]))
-            continue
-        content = submission.content
-        if content is None and submission.s3_uri is not None:
-            content = read_s3_text(submission.s3_uri, s3=s3, role_arn=request.role_arn)
-        answers.append(parse_answer(content, worker_id=submission.worker_id, field=where, rig=rig))
-    return answers
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch is decoded, consolidated and sized.
-
-    A batch allocates millions of small containers and no reference cycles; the
-    collector would rescan the growing heap again and again (10-30% of the time
-    measured in benchmarks/bench_consolidation.py). Reference counting still
-    frees everything as usual.
+    An answer file that does not exist, or is too large to read, becomes that
+    answer's error; any other S3 failure raises, so that Ground Truth retries.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    contents = []
+    for i, submission in enumerate(obj.submissions):
+        content = submission.content
+        if submission.s3_uri is not None and i not in obj.rejected:
+            try:
+                content = read_s3_text(
+                    submission.s3_uri, s3=s3, role_arn=request.role_arn, max_bytes=MAX_ANSWER_BYTES
+                )
+            except TooLarge as exc:
+                obj.reject(i, submission.s3_uri, f"the answer is not read: {exc}")
+            except Exception as exc:
+                if _error_code(exc) != "NoSuchKey":
+                    raise
+                obj.reject(i, submission.s3_uri, "the answer file does not exist")
+        contents.append(content)
+    return contents
+
+
+def _error_code(exc: Exception) -> str | None:
+    """The S3 error code of a botocore ``ClientError`` (without importing botocore)."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    return error.get("Code") if isinstance(error, dict) else None
+
+
+def _consolidate_object(
+    obj: DatasetObject, contents: list[Any], rig: Rig, label_attribute_name: str
+) -> tuple[ConsolidatedLabel, dict[str, Any], int]:
+    """The object's label, its response item and the item's size.
+
+    Whatever goes wrong here is that object's error, never the batch's: the
+    answers were parsed with bounds (:mod:`handlers.limits`) so nothing should,
+    but a bug that fails the batch would fail every retry of it too.
+    """
     try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+        answers = [
+            WorkerAnswer(submission.worker_id, None, raw=obj.rejected[i])
+            if i in obj.rejected
+            else parse_answer(
+                contents[i], rig=rig, worker_id=submission.worker_id, field=f"workers[{i}]"
+            )
+            for i, submission in enumerate(obj.submissions)
+        ]
+        label = build_label(
+            obj.dataset_object_id,
+            answers,
+            rig=rig,
+            data_object_s3_uri=obj.s3_uri,
+            errors=obj.errors,
+        )
+        item = consolidation_response(
+            obj.dataset_object_id, label_attribute_name, label.to_jsonable()
+        )
+        return label, item, json_size(item)
+    except Exception as exc:
+        failure = type(exc).__name__
+        LOG.error(
+            "object %s: could not be consolidated (%s); its answers are kept raw\n%s",
+            obj.dataset_object_id,
+            failure,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+    obj.errors.append(
+        FieldError(
+            "workers",
+            f"this object could not be consolidated ({failure}: a bug in the Lambda, "
+            "please report it); every answer is kept raw",
+        )
+    )
+    for i, content in enumerate(contents):
+        obj.rejected.setdefault(i, keepable(content)[0])
+    answers = [
+        WorkerAnswer(s.worker_id, None, raw=obj.rejected[i]) for i, s in enumerate(obj.submissions)
+    ]
+    label = build_label(
+        obj.dataset_object_id, answers, rig=rig, data_object_s3_uri=obj.s3_uri, errors=obj.errors
+    )
+    item = consolidation_response(obj.dataset_object_id, label_attribute_name, label.to_jsonable())
+    return label, item, json_size(item)
 
 
 @dataclass
@@ -213,19 +187,17 @@ class _BatchLog:
     def write(self, fit: FitResult) -> None:
         LOG.info(
             "consolidated %s objects from %s answers: %s unusable answers, %s objects with "
-            "errors, %s with QA flags; response %s%s bytes",
+            "errors, %s with QA flags; response %s bytes",
             self.objects,
             self.answers,
             self.unusable,
             self.with_errors,
             self.flagged,
-            "" if fit.exact else "at most ",
             fit.size_after,
         )
         if fit.moved:
             LOG.warning(
-                "response of %s%s bytes over the Lambda limit: fields of %s labels moved to %s",
-                "" if fit.exact else "up to ",
+                "response of %s bytes over the Lambda limit: fields of %s labels moved to %s",
                 fit.size_before,
                 len(fit.moved),
                 fit.overflow_uri,

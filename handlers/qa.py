@@ -34,15 +34,16 @@ direction). Limits: a *consistent* swap of every left/right label (the whole
 body mirrored) leaves every length and direction consistent, so it is not
 detected: which way a person faces is not in the keypoints. Limbs that
 really are crossed (arms folded across the chest, legs crossed at the knee)
-look exactly like swapped labels and are flagged. Without a rig nothing is
-checked.
+look exactly like swapped labels and are flagged.
 
 ``outside_image`` — labeled points beyond ``image_width``/``image_height``
 (x = width is on the edge, not outside). Negative coordinates never get here:
 the parser rejects them.
 
 ``duplicate_skeleton`` — two skeletons with OKS of at least
-:data:`DUPLICATE_OKS`: almost certainly the same person drawn twice.
+:data:`DUPLICATE_OKS`: almost certainly the same person drawn twice. Each
+skeleton is flagged once at most, as a copy of the first one it repeats, so
+there are fewer flags than skeletons however many of them overlap.
 """
 
 from __future__ import annotations
@@ -102,13 +103,13 @@ class QaFlag:
 
 def check_skeletons(
     skeletons: Sequence[Skeleton],
-    rig: Rig | None = None,
+    rig: Rig,
     image_width: int | None = None,
     image_height: int | None = None,
 ) -> list[QaFlag]:
     """Every QA flag for one image's consolidated skeletons."""
     flags: list[QaFlag] = []
-    geometry = _geometry(rig) if rig is not None else None
+    geometry = _geometry(rig)
     boxes: list[tuple[float, float, float, float] | None] = []
     for i, s in enumerate(skeletons):
         points = {k.label: (k.x, k.y) for k in s.keypoints if k.visibility}
@@ -134,7 +135,7 @@ def check_skeletons(
                     {"keypoints": outside},
                 )
             )
-        if geometry is not None and len(points) >= 3:
+        if len(points) >= 3:
             size = math.hypot(box[2] - box[0], box[3] - box[1])
             swap = _swap_flag(points, size, geometry, i) if size > 0 else None
             if swap is not None:
@@ -145,10 +146,10 @@ def check_skeletons(
 
 
 _DUPLICATE_EXPONENT = -math.log(DUPLICATE_OKS)
-_MIN_SCALE: dict[int, tuple[Rig | None, float]] = {}
+_MIN_SCALE: dict[int, tuple[Rig, float]] = {}
 
 
-def _min_scale(rig: Rig | None) -> float:
+def _min_scale(rig: Rig) -> float:
     """The loosest keypoint's OKS scale (largest sigma) of the rig, cached per rig."""
     cached = _MIN_SCALE.get(id(rig))
     if cached is None or cached[0] is not rig:
@@ -160,7 +161,7 @@ def _min_scale(rig: Rig | None) -> float:
 def _duplicates(
     skeletons: Sequence[Skeleton],
     boxes: Sequence[tuple[float, float, float, float] | None],
-    rig: Rig | None,
+    rig: Rig,
 ) -> list[QaFlag]:
     # Skip pairs whose boxes are so far apart that every keypoint term of OKS,
     # exp(-d^2 * scale / area), is below DUPLICATE_OKS even for the rig's
@@ -168,10 +169,11 @@ def _duplicates(
     min_scale = _min_scale(rig)
     threshold = _DUPLICATE_EXPONENT
     flags = []
+    copies: set[int] = set()
     for i, a in enumerate(boxes):
         for j in range(i + 1, len(boxes)):
             b = boxes[j]
-            if a is None or b is None:
+            if a is None or b is None or j in copies:
                 continue
             gap_x = max(a[0] - b[2], b[0] - a[2], 0.0)
             gap_y = max(a[1] - b[3], b[1] - a[3], 0.0)
@@ -188,6 +190,7 @@ def _duplicates(
                         {"skeletons": [i, j], "oks": round(similarity, 4)},
                     )
                 )
+                copies.add(j)
     return flags
 
 

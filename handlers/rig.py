@@ -5,13 +5,14 @@ where each keypoint sits in the "place whole skeleton" template box, and the OKS
 sigma of each keypoint. The Pulumi program validates it and renders it into the
 worker template, the Lambdas use it for validation, OKS and left/right checks, and
 the scripts turn it into COCO categories. Format: ``assets/rigs/*.json`` and
-``../shared/DESIGN.md``.
+``docs/contracts.md``.
 
 Standard library only: this module ships inside the Lambda archive.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -91,6 +92,28 @@ class BoundingBox:
     bottom: float
 
 
+@dataclass(frozen=True, slots=True)
+class RigIdentity:
+    """Which rig made a label: written into every consolidated label as ``"rig"``."""
+
+    name: str
+    #: :attr:`Rig.fingerprint` of that rig.
+    fingerprint: str
+
+    def to_jsonable(self) -> dict[str, str]:
+        return {"name": self.name, "fingerprint": self.fingerprint}
+
+    @classmethod
+    def parse(cls, obj: Any) -> RigIdentity | None:
+        """The identity in a label, or None unless ``obj`` has a string name and fingerprint."""
+        if not isinstance(obj, dict):
+            return None
+        name, fingerprint = obj.get("name"), obj.get("fingerprint")
+        if not isinstance(name, str) or not isinstance(fingerprint, str):
+            return None
+        return cls(name, fingerprint)
+
+
 @dataclass(frozen=True)
 class Rig:
     name: str
@@ -130,6 +153,10 @@ class Rig:
         rig it was made with and a reader can refuse to export it with another."""
         text = json.dumps(list(self.labels), ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
+
+    @property
+    def identity(self) -> RigIdentity:
+        return RigIdentity(self.name, self.fingerprint)
 
     @property
     def mirror_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -228,13 +255,26 @@ def load_rig_file(path: str | os.PathLike[str]) -> Rig:
     return Rig.parse(obj, source=str(path))
 
 
-def load_deployed_rig() -> Rig | None:
-    """The rig the Pulumi program bundled with the Lambdas, or None outside Lambda."""
+@functools.cache
+def deployed_rig() -> Rig:
+    """The rig the Pulumi program bundled with the Lambdas, read once per container.
+
+    :data:`RIG_FILE_ENV` names the file, relative to ``LAMBDA_TASK_ROOT`` (where
+    Lambda unpacks the archive). Without it the handlers cannot validate anything,
+    so a missing or unreadable file raises instead of running without checks.
+    Only the Lambda entry points call this; everything else is given its rig.
+    """
     path = os.environ.get(RIG_FILE_ENV)
     if not path:
-        return None
-    # Relative paths are inside the deployment archive, which Lambda unpacks here.
-    return load_rig_file(Path(os.environ.get("LAMBDA_TASK_ROOT", ".")) / path)
+        raise RigError(
+            f"{RIG_FILE_ENV} is not set: the Lambda needs the rig file that the Pulumi "
+            "program bundles with it (redeploy the stack)"
+        )
+    root = Path(os.environ.get("LAMBDA_TASK_ROOT", "."))
+    try:
+        return load_rig_file(root / path)
+    except RigError as exc:
+        raise RigError(f"{RIG_FILE_ENV}={path}: {exc}") from exc
 
 
 class _RigParser:

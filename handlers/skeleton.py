@@ -1,7 +1,7 @@
 """Keypoints and skeletons: parse, validate, compare and serialise.
 
 The skeleton JSON is the one format used everywhere in pose-labeling
-(pre-annotations, worker answers, consolidated output; see DESIGN.md)::
+(pre-annotations, worker answers, consolidated output; see docs/contracts.md)::
 
     {"name": "person 1",
      "annotations": [{"label": "nose", "x": 356, "y": 73, "visibility": 2}]}
@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import IntEnum
-from operator import attrgetter
 from typing import Any, Literal
 
-from handlers.json_size import json_size, numbers_size_bound, string_size, strings_size
+from handlers.limits import JsonLimitError, keepable, loads_bounded
 from handlers.rig import Rig
 
 #: Larger coordinates are rejected: no image is a million pixels wide, and values
@@ -43,12 +43,6 @@ _KEYPOINT_KEYS = frozenset(("label", "x", "y", "visibility"))
 _SKELETON_KEYS = frozenset(("name", "annotations"))
 _SHOW_LIMIT = 60
 #: Standard JSON: what a pass-through value must be writable as.
-_STRICT_JSON = json.JSONEncoder(allow_nan=False)
-_KEYPOINT_FIELDS = attrgetter("label", "x", "y", "extra")
-_VISIBILITY_OF = attrgetter("visibility")
-#: A keypoint's JSON without its label and coordinates (visibility is one digit).
-_KEYPOINT_FRAME = len('{"label": , "x": , "y": , "visibility": 2}')
-_SKELETON_FRAME = len('{"name": , "annotations": []}')
 
 
 class Visibility(IntEnum):
@@ -60,8 +54,6 @@ class Visibility(IntEnum):
 
 
 _VISIBILITY = {0: Visibility.NOT_LABELED, 1: Visibility.OCCLUDED, 2: Visibility.VISIBLE}
-_BY_INT = (Visibility.NOT_LABELED, Visibility.OCCLUDED, Visibility.VISIBLE)
-_PLAIN = (0, 1, 2)  # JSON output: plain ints, not enum members
 
 
 @dataclass(slots=True)
@@ -113,7 +105,7 @@ class Keypoint:
         return self.visibility != 0
 
     def to_jsonable(self) -> dict[str, Any]:
-        out = {"label": self.label, "x": self.x, "y": self.y, "visibility": _PLAIN[self.visibility]}
+        out = {"label": self.label, "x": self.x, "y": self.y, "visibility": int(self.visibility)}
         if self.extra:
             out.update(self.extra)
         return out
@@ -146,146 +138,48 @@ class Skeleton:
     @property
     def drawn(self) -> bool:
         """Whether any keypoint is labeled (the public component submits empty skeletons)."""
-        return any(map(_VISIBILITY_OF, self.keypoints))
+        return any(k.visibility for k in self.keypoints)
 
     def to_jsonable(self) -> dict[str, Any]:
-        # Inlined Keypoint.to_jsonable: this runs for every keypoint of every label.
-        annotations = [
-            {"label": k.label, "x": k.x, "y": k.y, "visibility": _PLAIN[k.visibility]}
-            if k.extra is None
-            else k.to_jsonable()
-            for k in self.keypoints
-        ]
-        out: dict[str, Any] = {"name": self.name, "annotations": annotations}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "annotations": [k.to_jsonable() for k in self.keypoints],
+        }
         if self.extra:
             out.update(self.extra)
         return out
 
-    def json_size_bound(self) -> int:
-        """At least ``len(json.dumps(self.to_jsonable()))``, mostly without serialising.
-
-        Exact but for whole-pixel coordinates, which count as wide as the
-        largest one. Skeletons with pass-through keys are serialised.
-        """
-        if not self.extra:
-            try:
-                return (
-                    _SKELETON_FRAME + string_size(self.name) + _keypoints_size_bound(self.keypoints)
-                )
-            except (TypeError, ValueError):  # a label or a coordinate of another type
-                pass
-        return json_size(self.to_jsonable())
-
     @classmethod
-    def parse(
-        cls, obj: Any, field: str = "skeleton", rig: Rig | None = None
-    ) -> tuple[Skeleton | None, list[FieldError]]:
+    def parse(cls, obj: Any, field: str, rig: Rig) -> tuple[Skeleton | None, list[FieldError]]:
         """One skeleton object; None when it cannot be used at all."""
         errors: list[FieldError] = []
-        return _parse_skeleton(obj, field, rig, errors)[0], errors
+        return _parse_skeleton(obj, field, rig, errors), errors
 
 
 def skeletons_to_jsonable(skeletons: Iterable[Skeleton]) -> list[dict[str, Any]]:
     return [s.to_jsonable() for s in skeletons]
 
 
-def _keypoints_size_bound(keypoints: Sequence[Keypoint]) -> int:
-    """The keypoints' part of :meth:`Skeleton.json_size_bound`, a few C calls per column.
-
-    Raises ValueError (or TypeError) unless every keypoint is plain: no extra
-    keys, a string label, int or float coordinates.
-    """
-    if not keypoints:
-        return 0
-    labels, xs, ys, extras = zip(*map(_KEYPOINT_FIELDS, keypoints), strict=True)
-    if any(extras):
-        raise ValueError("keypoints with pass-through keys")
-    n = len(keypoints)
-    return n * _KEYPOINT_FRAME + 2 * (n - 1) + strings_size(labels) + numbers_size_bound(xs + ys)
-
-
-def parse_skeletons(
-    value: Any, field: str = "annotations", rig: Rig | None = None
-) -> tuple[list[Skeleton], list[FieldError]]:
-    """A decoded list of skeletons, validated against ``rig`` when one is given.
+def parse_skeletons(value: Any, field: str, rig: Rig) -> tuple[list[Skeleton], list[FieldError]]:
+    """A decoded list of skeletons, validated against ``rig``.
 
     Returns the usable skeletons and every problem found. Rejected keypoints are
     left out of their skeleton; a skeleton that is not an object, or has no
     ``annotations`` list, is left out of the list. Nothing is guessed.
     """
     errors: list[FieldError] = []
-    return _parse_skeletons(value, field, rig, errors)[0], errors
-
-
-@dataclass(frozen=True, slots=True)
-class SkeletonsJson:
-    """A JSON text of skeletons that its parsed skeletons render exactly.
-
-    Made by :func:`parse_skeletons_json` when every skeleton and keypoint was
-    taken as written: nothing added (a missing visibility or name), changed
-    or left out, no pass-through keys, whole-pixel coordinates. Then ``value``
-    (the decoded text) equals ``skeletons_to_jsonable`` of the skeletons, and
-    the text itself can be stored instead of serialising them again.
-    """
-
-    text: str
-    value: list[dict[str, Any]]
-    #: At least ``len(json.dumps(value))``; None when the text is not ASCII.
-    size_bound: int | None
-
-
-def parse_skeletons_json(
-    text: str, value: Any, field: str = "annotations", rig: Rig | None = None
-) -> tuple[list[Skeleton], list[FieldError], SkeletonsJson | None]:
-    """:func:`parse_skeletons` of ``value``, the decoded ``text``, and the
-    :class:`SkeletonsJson` of the text when the skeletons render it exactly."""
-    errors: list[FieldError] = []
-    skeletons, exact = _parse_skeletons(value, field, rig, errors)
-    if not exact or errors:
-        return skeletons, errors, None
-    return skeletons, errors, SkeletonsJson(text, value, _text_size_bound(text, skeletons))
-
-
-def _parse_skeletons(
-    value: Any, field: str, rig: Rig | None, errors: list[FieldError]
-) -> tuple[list[Skeleton], bool]:
-    """The skeletons, and whether ``value`` is exactly their JSON form."""
     if not isinstance(value, list):
         errors.append(FieldError(field, f"expected a list of skeletons, got {show_value(value)}"))
-        return [], False
+        return [], errors
     skeletons = []
-    all_exact = True
     for i, obj in enumerate(value):
-        skeleton, exact = _parse_skeleton(obj, f"{field}[{i}]", rig, errors)
-        all_exact = all_exact and exact
+        skeleton = _parse_skeleton(obj, f"{field}[{i}]", rig, errors)
         if skeleton is not None:
             skeletons.append(skeleton)
-    return skeletons, all_exact
+    return skeletons, errors
 
 
-def _text_size_bound(text: str, skeletons: Sequence[Skeleton]) -> int | None:
-    """At least ``len(json.dumps(json.loads(text)))`` for the text of exactly ``skeletons``.
-
-    In an ASCII text, every string (key or value) takes at least as many
-    characters as ``json.dumps`` writes for it: a printable character is
-    written as is, and any other was escaped in the text (``json.loads``
-    rejects raw control characters in strings) at least as long as
-    ``json.dumps`` escapes it; the one exception is DEL, printed raw by some
-    writers and escaped by ``json.dumps``. Whole numbers are written in their
-    shortest form. What ``json.dumps`` adds is a space after each ``:`` and
-    ``,``, and their number follows from the counts of skeletons and keypoints.
-    """
-    if not text.isascii() or "\x7f" in text:
-        return None
-    # Per skeleton: 2 colons and 1 comma, 4 colons and 3 commas per keypoint, and
-    # commas between keypoints; commas between skeletons.
-    separators = sum(3 + 7 * len(s.keypoints) + max(len(s.keypoints) - 1, 0) for s in skeletons)
-    return len(text) + separators + max(len(skeletons) - 1, 0)
-
-
-def load_skeletons(
-    value: Any, field: str = "annotations", rig: Rig | None = None, context: str = ""
-) -> list[Skeleton]:
+def load_skeletons(value: Any, field: str, rig: Rig, context: str = "") -> list[Skeleton]:
     """Like :func:`parse_skeletons`, but any rejected value raises :class:`AnnotationError`."""
     skeletons, errors = parse_skeletons(value, field, rig)
     rejected = [e for e in errors if e.level == "error"]
@@ -302,7 +196,7 @@ def decode_json_list(
     A value that is already a list is used as is (with a warning). With
     ``empty_means_none``, ``""`` and ``"null"`` (what the public component sends
     for "no pre-annotations") mean an empty list, with a warning. Returns None
-    when the value cannot be decoded, after recording why.
+    when the value cannot be decoded (or is ``null``), after recording why.
     """
     if isinstance(value, list):
         errors.append(
@@ -320,10 +214,15 @@ def decode_json_list(
         errors.append(FieldError(field, f"{value!r} read as no annotations ([])", "warning"))
         return []
     try:
-        decoded = json.loads(value)
+        decoded = loads_bounded(value)
+    except JsonLimitError as exc:
+        errors.append(FieldError(field, f"{exc}; not read"))
+        return None
     except ValueError as exc:  # JSONDecodeError, and int literals beyond Python's digit limit
         errors.append(FieldError(field, f"not valid JSON ({json_problem(exc, value)})"))
         return None
+    if decoded is None:
+        errors.append(FieldError(field, "expected a JSON string of a list, got null"))
     return decoded
 
 
@@ -363,16 +262,12 @@ def _normal(s: Skeleton) -> tuple[str, list[tuple[str, int, float, float]]]:
 # -- parsing ------------------------------------------------------------------
 
 
-def _parse_skeleton(
-    obj: Any, field: str, rig: Rig | None, errors: list[FieldError]
-) -> tuple[Skeleton | None, bool]:
-    """One skeleton, and whether ``obj`` is exactly its JSON form (see :class:`SkeletonsJson`)."""
-    if type(obj) is not dict:
+def _parse_skeleton(obj: Any, field: str, rig: Rig, errors: list[FieldError]) -> Skeleton | None:
+    if not isinstance(obj, dict):
         errors.append(FieldError(field, f"expected a skeleton object, got {show_value(obj)}"))
-        return None, False
+        return None
     name = obj.get("name", "")
-    exact = type(name) is str and "name" in obj
-    if type(name) is not str:
+    if not isinstance(name, str):
         if name is None:
             name = ""
             errors.append(FieldError(f"{field}.name", "null read as an empty name", "warning"))
@@ -389,7 +284,7 @@ def _parse_skeleton(
             )
             name = ""
     items = obj.get("annotations")
-    if type(items) is not list:
+    if not isinstance(items, list):
         what = (
             "missing" if items is None and "annotations" not in obj else f"got {show_value(items)}"
         )
@@ -398,96 +293,49 @@ def _parse_skeleton(
                 f"{field}.annotations", f"expected a list of keypoints, {what}; skeleton left out"
             )
         )
-        return None, False
-    extra = None
-    if not obj.keys() <= _SKELETON_KEYS:
-        extra = pass_through(obj, _SKELETON_KEYS, field, errors)
-        exact = False
-    index = rig.positions if rig is not None else None
+        return None
+    extra = pass_through(obj, _SKELETON_KEYS, field, errors)
     keypoints: list[Keypoint] = []
-    append = keypoints.append
     seen: dict[str, int] = {}
     for j, kp in enumerate(items):
-        # Fast path: a well-formed keypoint costs a handful of type checks; anything
-        # else (a missing key, a bad value) goes the careful way.
-        if type(kp) is dict:
-            try:
-                label: Any = kp["label"]
-                x: Any = kp["x"]
-                y: Any = kp["y"]
-            except KeyError:
-                pass
-            else:
-                v: Any = kp.get("visibility", 2)
-                tx = type(x)
-                ty = type(y)
-                if (
-                    (tx is int or tx is float)
-                    and (ty is int or ty is float)
-                    and 0 <= x <= MAX_COORDINATE
-                    and 0 <= y <= MAX_COORDINATE
-                    and type(v) is int
-                    and 0 <= v <= 2
-                    and type(label) is str
-                    and label
-                    and (index is None or label in index)
-                    and label not in seen
-                ):
-                    seen[label] = j
-                    if len(kp) == 4 and "visibility" in kp:
-                        append(Keypoint(label, x, y, _BY_INT[v]))
-                        # Exactly its JSON form if the coordinates are whole: json.dumps
-                        # may spell a float longer than the text did (1e5 -> 100000.0).
-                        exact = exact and tx is int and ty is int
-                    else:  # visibility left out, or keys to pass through
-                        exact = False
-                        where = f"{field}.annotations[{j}]"
-                        kept = pass_through(kp, _KEYPOINT_KEYS, where, errors)
-                        append(Keypoint(label, x, y, _BY_INT[v], kept))
-                    continue
-        exact = False
-        point = _parse_keypoint_slowly(kp, f"{field}.annotations[{j}]", rig, seen, errors)
+        point = _parse_keypoint(kp, f"{field}.annotations[{j}]", rig, seen, errors)
         if point is not None:
             seen[point.label] = j
-            append(point)
-    return Skeleton(name, keypoints, extra), exact
+            keypoints.append(point)
+    return Skeleton(name, keypoints, extra)
 
 
 def pass_through(
-    obj: dict[str, Any], known: Collection[str], field: str, errors: list[FieldError]
+    obj: dict[str, Any], known: AbstractSet[str], field: str, errors: list[FieldError]
 ) -> dict[str, Any] | None:
     """The keys of ``obj`` beyond ``known``, kept as they are, except values that standard
-    JSON cannot write (NaN, Infinity): those would make the output unreadable."""
+    JSON cannot write (NaN, Infinity) or that nest deeper than
+    :data:`~handlers.limits.MAX_JSON_DEPTH`: those would make the output unreadable."""
+    if obj.keys() <= known:  # the usual case: nothing to pass through
+        return None
     extra = {}
     for key, value in obj.items():
         if key in known:
             continue
-        try:
-            _STRICT_JSON.encode(value)
-        except ValueError:
-            errors.append(
-                FieldError(
-                    f"{field}.{key}",
-                    f"{show_value(value)} cannot be written as standard JSON; left out",
-                )
-            )
+        kept, problem = keepable(value)
+        if problem is not None:
+            errors.append(FieldError(f"{field}.{key}", f"the value {problem}; left out"))
             continue
-        extra[key] = value
+        extra[key] = kept
     return extra or None
 
 
-def _parse_keypoint_slowly(
-    kp: Any, field: str, rig: Rig | None, seen: Mapping[str, int], errors: list[FieldError]
+def _parse_keypoint(
+    kp: Any, field: str, rig: Rig, seen: Mapping[str, int], errors: list[FieldError]
 ) -> Keypoint | None:
-    """Every check, with a precise message; runs only for keypoints that are not perfect."""
-    if type(kp) is not dict:
+    if not isinstance(kp, dict):
         errors.append(
             FieldError(field, f"expected a keypoint object, got {show_value(kp)}; left out")
         )
         return None
     ok = True
     label: Any = kp.get("label")
-    if type(label) is not str or not label:
+    if not isinstance(label, str) or not label:
         errors.append(
             FieldError(
                 f"{field}.label",
@@ -495,7 +343,7 @@ def _parse_keypoint_slowly(
             )
         )
         ok = False
-    elif rig is not None and label not in rig:
+    elif label not in rig:
         errors.append(
             FieldError(
                 f"{field}.label",
@@ -516,12 +364,10 @@ def _parse_keypoint_slowly(
     visibility = _visibility(kp, field, errors)
     if not ok or x is None or y is None or visibility is None:
         return None
-    extra = None if kp.keys() <= _KEYPOINT_KEYS else pass_through(kp, _KEYPOINT_KEYS, field, errors)
-    return Keypoint(label, x, y, visibility, extra)
+    return Keypoint(label, x, y, visibility, pass_through(kp, _KEYPOINT_KEYS, field, errors))
 
 
 def _coordinate(kp: dict[str, Any], key: str, field: str, errors: list[FieldError]) -> float | None:
-    where = f"{field}.{key}"
     value = kp.get(key)
     number: float
     if type(value) is str:
@@ -529,13 +375,18 @@ def _coordinate(kp: dict[str, Any], key: str, field: str, errors: list[FieldErro
             number = float(value)
         except ValueError:
             errors.append(
-                FieldError(where, f"expected a number, got {show_value(value)}; keypoint left out")
+                FieldError(
+                    f"{field}.{key}",
+                    f"expected a number, got {show_value(value)}; keypoint left out",
+                )
             )
             return None
         number = int(number) if number.is_integer() and abs(number) < 2**53 else number
         errors.append(
             FieldError(
-                where, f"number given as a string {show_value(value)}; read as {number}", "warning"
+                f"{field}.{key}",
+                f"number given as a string {show_value(value)}; read as {number}",
+                "warning",
             )
         )
     elif type(value) is int or type(value) is float:
@@ -543,22 +394,25 @@ def _coordinate(kp: dict[str, Any], key: str, field: str, errors: list[FieldErro
     else:
         missing = key not in kp
         got = "missing" if missing else f"got {show_value(value)}"
-        errors.append(FieldError(where, f"expected a number, {got}; keypoint left out"))
+        errors.append(FieldError(f"{field}.{key}", f"expected a number, {got}; keypoint left out"))
         return None
     if type(number) is float and not math.isfinite(number):
         errors.append(
             FieldError(
-                where, f"expected a finite number, got {show_value(value)}; keypoint left out"
+                f"{field}.{key}",
+                f"expected a finite number, got {show_value(value)}; keypoint left out",
             )
         )
         return None
     if number < 0:
-        errors.append(FieldError(where, f"negative coordinate {number}; keypoint left out"))
+        errors.append(
+            FieldError(f"{field}.{key}", f"negative coordinate {number}; keypoint left out")
+        )
         return None
     if number > MAX_COORDINATE:
         errors.append(
             FieldError(
-                where,
+                f"{field}.{key}",
                 f"{show_value(number)} is beyond {MAX_COORDINATE:.0f} pixels; keypoint left out",
             )
         )
@@ -567,7 +421,6 @@ def _coordinate(kp: dict[str, Any], key: str, field: str, errors: list[FieldErro
 
 
 def _visibility(kp: dict[str, Any], field: str, errors: list[FieldError]) -> Visibility | None:
-    where = f"{field}.visibility"
     value = kp.get("visibility", 2)
     if type(value) is int and value in _VISIBILITY:
         return _VISIBILITY[value]
@@ -575,11 +428,13 @@ def _visibility(kp: dict[str, Any], field: str, errors: list[FieldError]) -> Vis
         type(value) is float and value in (0.0, 1.0, 2.0)
     ):
         number = int(float(value))
-        errors.append(FieldError(where, f"{show_value(value)} read as {number}", "warning"))
+        errors.append(
+            FieldError(f"{field}.visibility", f"{show_value(value)} read as {number}", "warning")
+        )
         return _VISIBILITY[number]
     errors.append(
         FieldError(
-            where,
+            f"{field}.visibility",
             f"expected 0, 1 or 2 (COCO visibility), got {show_value(value)}; keypoint left out",
         )
     )
@@ -590,7 +445,7 @@ def show_value(value: Any) -> str:
     """A value for an error message: JSON, ASCII only, cut short."""
     try:
         text = json.dumps(value, ensure_ascii=True)
-    except (TypeError, ValueError):  # not JSON, or an int too long to print
+    except (TypeError, ValueError, RecursionError):  # not JSON, an int too long, too deep
         text = f"<{type(value).__name__}>"
     if type(value) is float and math.isfinite(value) and abs(value) >= 1e16:
         text = f"{value:.3g}"

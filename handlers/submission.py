@@ -1,4 +1,4 @@
-"""One worker's answer: the fields the labeling component submits (DESIGN.md).
+"""One worker's answer: the fields the labeling component submits (docs/contracts.md).
 
 The contract says every value is a string: ``updated_annotations`` and
 ``original_annotations`` (JSON lists of skeletons), ``image_s3_uri``,
@@ -15,29 +15,38 @@ always with a ``warning`` in the errors:
 - ``no_changes_needed`` as ``"True"``, ``"on"`` (an HTML checkbox) or missing
   (read as false).
 
-Rejected (level ``error``): ``updated_annotations`` missing or not JSON (the
-whole answer is unusable and kept raw), keypoints that fail validation (left
-out; the raw answer is kept), image sizes that are not positive integers and
-times that are not non-negative numbers (read as unknown).
+Rejected (level ``error``): an answer that is not a JSON object (``null``
+included), or beyond the bounds of :mod:`handlers.limits` (too long, too deeply
+nested, more than :data:`~handlers.limits.MAX_SKELETONS_PER_IMAGE` skeletons);
+``updated_annotations`` missing or not JSON (in all these cases the whole answer
+is unusable and kept raw); keypoints that fail validation (left out; the raw
+answer is kept); image sizes that are not whole numbers of pixels from 1 to
+:data:`~handlers.skeleton.MAX_COORDINATE` and times that are not non-negative
+numbers (read as unknown).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from handlers.limits import (
+    MAX_ERRORS_PER_ANSWER,
+    MAX_SKELETONS_PER_IMAGE,
+    JsonLimitError,
+    keepable,
+    loads_bounded,
+)
 from handlers.rig import Rig
 from handlers.skeleton import (
+    MAX_COORDINATE,
     FieldError,
     Skeleton,
-    SkeletonsJson,
     decode_json_list,
     json_problem,
     parse_skeletons,
-    parse_skeletons_json,
     pass_through,
     show_value,
 )
@@ -79,10 +88,9 @@ class WorkerAnswer:
     errors: list[FieldError] = field(default_factory=list)
     #: Fields outside the contract (a template's own extra inputs), passed through.
     other_fields: dict[str, Any] | None = None
-    #: The answer as received; kept in the output whenever something was rejected.
+    #: The answer as received (or its JSON text, if it is not standard JSON); kept in
+    #: the output whenever something was rejected.
     raw: Any = None
-    #: The ``updated_annotations`` text, when the parsed skeletons render it exactly.
-    updated_json: SkeletonsJson | None = None
 
     @property
     def usable(self) -> bool:
@@ -94,23 +102,31 @@ class WorkerAnswer:
 
 
 def parse_answer(
-    content: Any, *, worker_id: str = "", field: str = "workers[0]", rig: Rig | None = None
+    content: Any, *, rig: Rig, worker_id: str = "", field: str = "workers[0]"
 ) -> WorkerAnswer:
     """Decode and validate one answer (``annotationData.content``, a JSON string or object)."""
     errors: list[FieldError] = []
-    answer: Any = content
     if isinstance(content, str):
-        decoded = _decode_answer(content, field, errors)
-        if decoded is None:
+        try:
+            answer = loads_bounded(content)
+        except JsonLimitError as exc:
+            errors.append(FieldError(field, f"the answer is {exc}; not read, kept raw"))
             return WorkerAnswer(worker_id, None, errors=errors, raw=content)
-        answer = decoded
+        except ValueError as exc:
+            why = json_problem(exc, content)
+            errors.append(FieldError(field, f"the answer is not valid JSON ({why})"))
+            return WorkerAnswer(worker_id, None, errors=errors, raw=content)
+    else:  # already decoded: kept only as standard JSON of bounded depth
+        answer, problem = keepable(content)
+        if problem is not None:
+            errors.append(FieldError(field, f"the answer {problem}; kept as text"))
+            return WorkerAnswer(worker_id, None, errors=errors, raw=answer)
     if not isinstance(answer, dict):
         errors.append(FieldError(field, f"expected the answer object, got {show_value(answer)}"))
         return WorkerAnswer(worker_id, None, errors=errors, raw=content)
 
-    where = f"{field}.updated_annotations"
     updated: list[Skeleton] | None = None
-    updated_json: SkeletonsJson | None = None
+    where = f"{field}.updated_annotations"
     if "updated_annotations" not in answer:
         foreign = ", ".join(sorted(answer)[:5]) or "nothing"
         errors.append(
@@ -121,33 +137,15 @@ def parse_answer(
             )
         )
     else:
-        text = answer["updated_annotations"]
-        decoded_updated = decode_json_list(text, where, errors)
-        if isinstance(decoded_updated, list) and isinstance(text, str):
-            updated, problems, updated_json = parse_skeletons_json(
-                text, decoded_updated, where, rig
-            )
-            errors.extend(problems)
-        elif decoded_updated is not None:
-            updated, problems = parse_skeletons(decoded_updated, where, rig)
-            errors.extend(problems)
-            if not isinstance(decoded_updated, list):
-                updated = None
+        updated = _skeletons(answer["updated_annotations"], where, rig, errors)
 
+    original: list[Skeleton] | None = []
     where = f"{field}.original_annotations"
-    original: list[Skeleton] | None = None
     if "original_annotations" not in answer:
         errors.append(FieldError(where, "missing; read as no annotations ([])", "warning"))
-        original = []
     else:
-        decoded_original = decode_json_list(
-            answer["original_annotations"], where, errors, empty_means_none=True
-        )
-        if decoded_original is not None:
-            original, problems = parse_skeletons(decoded_original, where, rig)
-            errors.extend(problems)
-            if not isinstance(decoded_original, list):
-                original = None
+        value = answer["original_annotations"]
+        original = _skeletons(value, where, rig, errors, empty_means_none=True)
 
     result = WorkerAnswer(
         worker_id,
@@ -160,24 +158,38 @@ def parse_answer(
         no_changes_needed=_flag(answer, "no_changes_needed", field, errors),
         total_time_in_seconds=_seconds(answer, "total_time_in_seconds", field, errors),
         errors=errors,
-        updated_json=updated_json,
+        other_fields=pass_through(answer, _SUBMISSION_KEYS, field, errors),
     )
-    if len(answer) > len(SUBMISSION_FIELDS) or not answer.keys() <= _SUBMISSION_KEYS:
-        result.other_fields = pass_through(answer, _SUBMISSION_KEYS, field, errors)
     if updated is None or result.rejected_something:
         result.raw = content
+    if len(errors) > MAX_ERRORS_PER_ANSWER:
+        rest = errors[MAX_ERRORS_PER_ANSWER:]
+        serious = any(e.level == "error" for e in rest)
+        del errors[MAX_ERRORS_PER_ANSWER:]
+        message = f"{len(rest)} more problems not listed"
+        errors.append(FieldError(field, message, "error" if serious else "warning"))
     return result
 
 
-def _decode_answer(text: str, field: str, errors: list[FieldError]) -> Any:
-    """``annotationData.content``: a JSON object in a string."""
-    try:
-        return json.loads(text)
-    except ValueError as exc:
+def _skeletons(
+    value: Any, field: str, rig: Rig, errors: list[FieldError], *, empty_means_none: bool = False
+) -> list[Skeleton] | None:
+    """A field holding a JSON string of skeletons; None when it cannot be used at all."""
+    decoded = decode_json_list(value, field, errors, empty_means_none=empty_means_none)
+    if decoded is None:  # why is recorded
+        return None
+    if isinstance(decoded, list) and len(decoded) > MAX_SKELETONS_PER_IMAGE:
         errors.append(
-            FieldError(field, f"the answer is not valid JSON ({json_problem(exc, text)})")
+            FieldError(
+                field,
+                f"{len(decoded)} skeletons, over the limit of {MAX_SKELETONS_PER_IMAGE} "
+                "per image; not read",
+            )
         )
         return None
+    skeletons, problems = parse_skeletons(decoded, field, rig)
+    errors.extend(problems)
+    return skeletons if isinstance(decoded, list) else None
 
 
 def s3_uri_from_url(url: str) -> str | None:
@@ -234,18 +246,16 @@ def _size(answer: dict[str, Any], key: str, field: str, errors: list[FieldError]
     if value is None:
         return None
     whole = _whole_number(value)
-    if whole:  # the usual "1280"
+    if whole and whole <= MAX_COORDINATE:  # the usual "1280"
         return whole
     where = f"{field}.{key}"
-    if type(value) is int and value > 0:
-        errors.append(FieldError(where, "expected a string, got a number; used as is", "warning"))
-        return value
     number = _number(value)
-    if number is None or not number.is_integer() or number <= 0:
+    if number is None or not number.is_integer() or not 0 < number <= MAX_COORDINATE:
         errors.append(
             FieldError(
                 where,
-                f"expected a positive whole number of pixels, got {show_value(value)}; ignored",
+                f"expected a whole number of pixels from 1 to {MAX_COORDINATE:.0f}, "
+                f"got {show_value(value)}; ignored",
             )
         )
         return None

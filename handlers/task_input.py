@@ -1,23 +1,27 @@
 """The pre-annotation step: one input-manifest line -> the worker template's ``taskInput``.
 
-Input line (DESIGN.md): ``{"source-ref": "s3://…/a.jpg", "annotations": [<skeleton>, …]}``,
+Input line (docs/contracts.md): ``{"source-ref": "s3://…/a.jpg", "annotations": [<skeleton>, …]}``,
 where ``annotations`` may also be a JSON string, or be given as
 ``initial_values`` (a JSON string, for compatibility with the public example).
 Output: ``{"image_s3_uri", "image_name", "initial_values"}``, the pre-annotations
-normalised (every visibility explicit) and re-encoded as a JSON string.
+normalised (every visibility explicit) and re-encoded as a JSON string;
+``image_name`` is the last segment of the key as written (S3 keys in a manifest
+are not URL-encoded, so nothing is decoded).
 
-Strict: a line without an image, or with any pre-annotation that does not fit
-the rig, raises :class:`~handlers.skeleton.AnnotationError` naming the field and
-the line's image. A worker must never be shown a silently trimmed
-pre-annotation that they then "confirm".
+Strict: a line without an image (``s3://bucket/key``), with any pre-annotation
+that does not fit the rig, or beyond the bounds of :mod:`handlers.limits`,
+raises :class:`~handlers.skeleton.AnnotationError` naming the field and the
+line's image. A worker must never be shown a silently trimmed pre-annotation
+that they then "confirm".
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
-from urllib.parse import unquote
 
+from handlers.limits import MAX_SKELETONS_PER_IMAGE
 from handlers.rig import Rig
 from handlers.skeleton import (
     AnnotationError,
@@ -29,11 +33,13 @@ from handlers.skeleton import (
 )
 
 PRE_ANNOTATION_KEYS = ("annotations", "initial_values")
+#: An image: a bucket and a key that is not a folder.
+_IMAGE_URI = re.compile(r"s3://[^/]+/.*[^/]", re.DOTALL)
 
 
-def build_task_input(data_object: dict[str, Any], rig: Rig | None = None) -> dict[str, Any]:
+def build_task_input(data_object: dict[str, Any], rig: Rig) -> dict[str, Any]:
     source = data_object.get("source-ref")
-    if not isinstance(source, str) or not source.startswith("s3://") or source.endswith("/"):
+    if not isinstance(source, str) or not _IMAGE_URI.fullmatch(source):
         other = ", ".join(sorted(data_object)[:5]) or "nothing"
         got = (
             f"got {show_value(source)}" if "source-ref" in data_object else f"the line has {other}"
@@ -59,9 +65,14 @@ def build_task_input(data_object: dict[str, Any], rig: Rig | None = None) -> dic
             rejected = [e for e in errors if e.level == "error"]
             if rejected:
                 raise AnnotationError(rejected, context)
+        if isinstance(value, list) and len(value) > MAX_SKELETONS_PER_IMAGE:
+            problem = (
+                f"{len(value)} skeletons, over the limit of {MAX_SKELETONS_PER_IMAGE} per image"
+            )
+            raise AnnotationError([FieldError(key, problem)], context)
         skeletons = load_skeletons(value, key, rig, context)
     return {
         "image_s3_uri": source,
-        "image_name": unquote(source.rsplit("/", 1)[-1]),
+        "image_name": source.rsplit("/", 1)[-1],
         "initial_values": json.dumps(skeletons_to_jsonable(skeletons), separators=(",", ":")),
     }

@@ -34,7 +34,6 @@ import argparse
 import hmac
 import json
 import mimetypes
-import os
 import re
 import secrets
 import sys
@@ -53,7 +52,7 @@ import yaml
 
 from components.s3_layout import IMAGES_PREFIX
 from components.worker_template import TEMPLATE_PATH, render_worker_template
-from handlers.rig import BUNDLED_RIGS_DIR, RIG_FILE_ENV, Rig, RigError, load_rig
+from handlers.rig import BUNDLED_RIGS_DIR, Rig, RigError, load_rig
 from handlers.task_input import PRE_ANNOTATION_KEYS
 from scripts.gt_limits import label_attribute_name, labeling_job_name
 from scripts.preview_groundtruth import (
@@ -82,7 +81,6 @@ class PreviewJob:
     """Everything one preview serves: the images, their manifest lines and the template."""
 
     rig: Rig
-    rig_file: Path
     images: dict[str, Path]
     manifest: list[dict[str, Any]]
     label_attribute: str
@@ -196,9 +194,6 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
         rig = load_rig(args.rig)
     except RigError as exc:
         raise SystemExit(f"--rig: {exc}") from exc
-    rig_file = (
-        Path(args.rig) if args.rig.endswith(".json") else BUNDLED_RIGS_DIR / f"{args.rig}.json"
-    )
     output = args.output
     output.mkdir(parents=True, exist_ok=True)
     pre: dict[str, list[dict[str, Any]]] = {}
@@ -238,7 +233,6 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
         print(f"note: the template does not load {CROWD_HTML_ELEMENTS_URL}", file=sys.stderr)
     return PreviewJob(
         rig,
-        rig_file.resolve(),
         images,
         manifest,
         args.label_attribute,
@@ -246,13 +240,6 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
         output,
         template,
     )
-
-
-def use_rig_in_lambdas(rig_file: Path) -> None:
-    """Give the Lambdas the rig as the Pulumi program does (an env var read at import)."""
-    os.environ[RIG_FILE_ENV] = str(rig_file)
-    for name in ("handlers.pre_annotation", "handlers.post_annotation"):
-        sys.modules.pop(name, None)
 
 
 def grant_read_access(uri: str) -> str:
@@ -266,13 +253,13 @@ def grant_read_access(uri: str) -> str:
 def run_pre_annotation(job: PreviewJob, event: dict[str, Any]) -> dict[str, Any]:
     from handlers import pre_annotation
 
-    return pre_annotation.lambda_handler(event)
+    return pre_annotation.pre_annotate(event, job.rig)
 
 
 def run_post_annotation(job: PreviewJob, event: dict[str, Any]) -> list[dict[str, Any]]:
     from handlers import post_annotation
 
-    return post_annotation.lambda_handler(event)
+    return post_annotation.consolidate_batch(event, job.rig)
 
 
 def task_line(job: PreviewJob, index: int) -> dict[str, Any]:
@@ -457,7 +444,6 @@ def start(argv: list[str] | None = None) -> Preview:
     """Build the job and bind the server (not yet serving); used by main() and the tests."""
     args = parse_args(argv)
     job = build_job(args)
-    use_rig_in_lambdas(job.rig_file)
     try:
         server = make_server(job, args.port)
     except OSError as exc:

@@ -225,12 +225,11 @@ class WorkerSkeletonAgreement:
 
 
 def select_for_review(
-    lines: Iterable[OutputManifestLine], rules: ReviewRules | None = None, rig: Rig | None = None
+    lines: Iterable[OutputManifestLine], rig: Rig, rules: ReviewRules | None = None
 ) -> ReviewSelection:
     """The lines to review, in the order given, with their reasons.
 
-    ``rig`` is the job's rig: without one the left/right checks cannot run and
-    OKS uses COCO's sigmas for COCO's labels.
+    ``rig`` is the job's rig: its left/right pairs and OKS sigmas.
     """
     rules = rules or ReviewRules()
     selection = ReviewSelection([], 0, 0)
@@ -271,7 +270,7 @@ def audit_draw(seed: int, key: str) -> float:
 
 
 def review_reasons(
-    label: ConsolidatedLabel, key: str, rules: ReviewRules, rig: Rig | None = None
+    label: ConsolidatedLabel, key: str, rules: ReviewRules, rig: Rig
 ) -> list[Reason]:
     """Every reason to review one label (none: it is not selected), in rule order (the
     QA flags in the label's order)."""
@@ -312,9 +311,7 @@ def review_reasons(
     return reasons
 
 
-def worker_agreement(
-    label: ConsolidatedLabel, rig: Rig | None = None
-) -> list[WorkerSkeletonAgreement]:
+def worker_agreement(label: ConsolidatedLabel, rig: Rig) -> list[WorkerSkeletonAgreement]:
     """Each worker's skeletons against the consolidated ones, where two or more workers
     drew that person (so there is a consensus to compare with).
 
@@ -352,7 +349,7 @@ def worker_agreement(
     ]
 
 
-def keypoint_similarities(a: Skeleton, b: Skeleton, rig: Rig | None = None) -> dict[str, float]:
+def keypoint_similarities(a: Skeleton, b: Skeleton, rig: Rig) -> dict[str, float]:
     """Each keypoint's term of :func:`handlers.oks.oks` (label -> similarity in [0, 1]),
     for the keypoints placed in both: their sum over the keypoints placed in either is
     that OKS."""
@@ -368,14 +365,12 @@ def keypoint_similarities(a: Skeleton, b: Skeleton, rig: Rig | None = None) -> d
 
 
 def swap_gains(
-    worker: Skeleton, consensus: Skeleton, rig: Rig | None
+    worker: Skeleton, consensus: Skeleton, rig: Rig
 ) -> dict[tuple[str, str], float]:
     """For the rig's left/right pairs that match the consensus better with their labels
     exchanged: how much their two OKS terms gain (out of 2). A worker who clicked one side
     for the other gains much; click noise moves both ways alike and gains about nothing,
     as does a pair too narrow to tell apart (a person in profile)."""
-    if rig is None:
-        return {}
     pw, pc = points(worker), points(consensus)
     inv_area = _inverse_area(worker, consensus)
     table = scales(rig)

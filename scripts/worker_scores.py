@@ -90,7 +90,7 @@ class _Tally:
 def worker_scores(
     lines: Iterable[OutputManifestLine],
     *,
-    rig: Rig | None = None,
+    rig: Rig,
     rules: ReviewRules | None = None,
     reviewed: Iterable[OutputManifestLine] = (),
 ) -> list[WorkerScore]:

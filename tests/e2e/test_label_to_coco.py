@@ -11,7 +11,6 @@ workers submitted, and pictures that show them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from pycocotools.coco import COCO
 
 import handlers.post_annotation
 from handlers import pre_annotation
-from handlers.rig import Rig, load_rig
+from handlers.rig import load_rig
 from scripts import export_results, launch_job
 from scripts.aws import AwsClients
 from tests.scripts import aws_fakes
@@ -58,14 +57,6 @@ def s3(moto_endpoint: str) -> Any:
     return aws_fakes.s3_client(moto_endpoint)
 
 
-@pytest.fixture
-def deployed_rig(monkeypatch: Any) -> Iterator[Rig]:
-    # The Lambda loads the rig that `pulumi up` bundled (POSE_LABELING_RIG_FILE) at import.
-    monkeypatch.setattr(handlers.post_annotation, "RIG", RIG)
-    monkeypatch.setattr(pre_annotation, "RIG", RIG)
-    yield RIG
-
-
 def component_skeletons(placed: dict[str, dict[str, tuple[int, int, int]]]) -> list[dict[str, Any]]:
     """Skeletons serialised as the component does: rig order, whole pixels."""
     return [
@@ -87,7 +78,7 @@ def component_skeletons(placed: dict[str, dict[str, tuple[int, int, int]]]) -> l
 
 
 def component_submission(task_input: dict[str, Any], name: str, seconds: int) -> dict[str, str]:
-    """The crowd-form fields the component writes on submit (DESIGN.md): all strings."""
+    """The crowd-form fields the component writes on submit (docs/contracts.md): all strings."""
     original = json.loads(task_input["initial_values"])
     compact = {"separators": (",", ":")}
     return {
@@ -131,9 +122,7 @@ def described(bucket: str, request: dict[str, Any], **extra: Any) -> dict[str, A
     }  # fmt: skip
 
 
-def test_labels_from_launch_to_coco_and_pictures(
-    tmp_path: Path, s3: Any, deployed_rig: Rig, capsys: Any
-) -> None:
+def test_labels_from_launch_to_coco_and_pictures(tmp_path: Path, s3: Any, capsys: Any) -> None:
     bucket = aws_fakes.new_bucket(s3)
     outputs = aws_fakes.write_stack_outputs(tmp_path / "outputs.json", bucket)
     folder = tmp_path / "images"
@@ -177,8 +166,9 @@ def test_labels_from_launch_to_coco_and_pictures(
     # 2. Ground Truth sends each line to the pre-annotation Lambda; two workers answer each task.
     payload = []
     for index, line in enumerate(input_lines):
-        response = pre_annotation.lambda_handler(
-            {"version": "2018-10-16", "labelingJobArn": JOB_ARN, "dataObject": line}
+        # The Lambdas get the rig that `pulumi up` bundled; here the stack's rig is passed.
+        response = pre_annotation.pre_annotate(
+            {"version": "2018-10-16", "labelingJobArn": JOB_ARN, "dataObject": line}, RIG
         )
         assert response["isHumanAnnotationRequired"] is True
         task_input = response["taskInput"]
@@ -209,7 +199,7 @@ def test_labels_from_launch_to_coco_and_pictures(
     output = f"s3://{bucket}/labeling_jobs/output/{JOB}"
     request_key = f"labeling_jobs/output/{JOB}/annotations/consolidated-annotation/consolidation-request/iteration-1/2025-03-14_10:00:00.json"
     s3.put_object(Bucket=bucket, Key=request_key, Body=json.dumps(payload).encode())
-    consolidated = handlers.post_annotation.lambda_handler(
+    consolidated = handlers.post_annotation.consolidate_batch(
         {
             "version": "2018-10-06",
             "labelingJobArn": JOB_ARN,
@@ -220,7 +210,7 @@ def test_labels_from_launch_to_coco_and_pictures(
             "maxHumanWorkersPerDataObject": 2,
             "payload": {"s3Uri": f"s3://{bucket}/{request_key}"},
         },
-        None,
+        RIG,
         s3=s3,
     )
     assert [item["datasetObjectId"] for item in consolidated] == ["0", "1"]

@@ -24,7 +24,8 @@ from tests.handlers.conftest import COCO, person
 def skeletons():
     return load_skeletons(
         [person(occluded=("left_wrist",), drop=("right_ear",)), person(at=(400, 60), name="b")],
-        rig=COCO,
+        "annotations",
+        COCO,
     )
 
 

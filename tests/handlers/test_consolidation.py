@@ -13,7 +13,7 @@ from tests.handlers.test_skeleton import valid_skeletons
 
 
 def answer(*skeletons):
-    return load_skeletons(list(skeletons), rig=COCO)
+    return load_skeletons(list(skeletons), "annotations", COCO)
 
 
 ALICE = {"at": (100, 50), "name": "alice"}
@@ -22,7 +22,7 @@ BOB = {"at": (400, 60), "name": "bob"}
 
 def test_single_worker_answer_returned_as_drawn_without_empty_skeletons():
     drawn = answer(person(**ALICE), {"name": "", "annotations": []}, person(**BOB))
-    result = consolidate([drawn])
+    result = consolidate([drawn], COCO)
     assert result.skeletons == [drawn[0], drawn[2]]
     assert result.agreement is None
     assert result.members == [[(0, 0)], [(0, 2)]]
@@ -131,7 +131,7 @@ def test_median(values, expected):
 @settings(max_examples=150, deadline=None)
 @given(valid_skeletons, st.integers(1, 9))
 def test_identical_workers_consolidate_to_that_answer(value, workers):
-    drawn = load_skeletons(value, rig=COCO)
+    drawn = load_skeletons(value, "annotations", COCO)
     result = consolidate([copy.deepcopy(drawn) for _ in range(workers)], COCO)
     expected = [s for s in drawn if s.num_labeled]
     assert skeletons_to_jsonable(result.skeletons) == skeletons_to_jsonable(expected)

@@ -9,6 +9,7 @@ from handlers.groundtruth import (
     ASSUME_ROLE_ENV,
     PostAnnotationRequest,
     ProtocolError,
+    TooLarge,
     consolidation_response,
     parse_payload,
     pre_annotation_response,
@@ -66,7 +67,7 @@ def test_payload_envelope_problems_become_errors_not_crashes():
         'workers: expected a list of worker annotations, got "nope"',
     ]
     assert [s.worker_id for s in second.submissions] == ["w", ""]
-    assert second.unreadable == {1: "junk"}
+    assert second.rejected == {1: "junk"}
 
 
 def test_responses_have_ground_truths_keys():
@@ -110,3 +111,11 @@ def test_write_uses_the_jobs_kms_key(s3):
 def test_bad_s3_uri_named():
     with pytest.raises(ProtocolError, match='expected s3://bucket/key, got "s3://bucket-only"'):
         read_s3_text("s3://bucket-only", s3=object())
+
+
+def test_read_with_a_byte_limit_stops_past_it(s3):
+    uri = f"s3://{BUCKET}/labeling_jobs/output/answer.json"
+    write_s3_json(uri, b'"0123456789"', s3=s3)
+    assert read_s3_text(uri, s3=s3, max_bytes=12) == '"0123456789"'
+    with pytest.raises(TooLarge, match=r"answer\.json is over 11 bytes"):
+        read_s3_text(uri, s3=s3, max_bytes=11)

@@ -38,6 +38,7 @@ def test_single_worker_label_has_exactly_the_documented_fields():
         "no_changes_needed": False,
         "was_modified": True,
         "total_time_in_seconds": 42,
+        "rig": {"name": "coco-person-17", "fingerprint": COCO.fingerprint},
         "workers": [
             {
                 "worker_id": "private.us-east-1.W0",
@@ -123,7 +124,7 @@ def test_no_usable_answer_gives_null_annotations_not_an_empty_list():
 
 
 def test_no_answers_at_all_is_an_error():
-    out = build_label("1", [], data_object_s3_uri=IMAGE)
+    out = build_label("1", [], rig=COCO, data_object_s3_uri=IMAGE)
     assert [str(e) for e in out.errors] == ["workers: no worker answer arrived for this object"]
     assert out.worker_id == [] and out.image_file_name == "a.jpg"
 

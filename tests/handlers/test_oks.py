@@ -11,7 +11,7 @@ from tests.handlers.conftest import COCO, person
 
 
 def skeleton(**kwargs):
-    return load_skeletons([person(**kwargs)], rig=COCO)[0]
+    return load_skeletons([person(**kwargs)], "annotations", COCO)[0]
 
 
 def test_oks_of_identical_skeletons_is_one():
@@ -41,17 +41,17 @@ def test_oks_counts_keypoints_labeled_by_only_one_as_zero():
 def test_oks_ignores_unlabeled_keypoints():
     a = Skeleton("a", [Keypoint("nose", 10, 10), Keypoint("left_eye", 0, 0, 0)])
     b = Skeleton("b", [Keypoint("nose", 10, 10)])
-    assert oks(a, b) == 1.0
+    assert oks(a, b, COCO) == 1.0
 
 
 def test_oks_of_empty_skeletons_is_zero():
-    assert oks(Skeleton("a", []), Skeleton("b", [])) == 0.0
+    assert oks(Skeleton("a", []), Skeleton("b", []), COCO) == 0.0
 
 
 def test_oks_one_point_skeletons_use_min_area():
     a, b = Skeleton("a", [Keypoint("nose", 10, 10)]), Skeleton("b", [Keypoint("nose", 11, 10)])
     assert area(a) == 0.0
-    assert oks(a, b) == pytest.approx(np.exp(-1 / (8 * 0.026**2 * MIN_AREA)))
+    assert oks(a, b, COCO) == pytest.approx(np.exp(-1 / (8 * 0.026**2 * MIN_AREA)))
 
 
 def test_oks_far_apart_is_near_zero_and_never_nan():
@@ -60,6 +60,6 @@ def test_oks_far_apart_is_near_zero_and_never_nan():
     assert 0.0 <= value < 1e-6
 
 
-def test_sigma_without_rig_uses_coco_then_default():
-    assert sigma("left_hip") == 0.107
-    assert sigma("antenna") == DEFAULT_SIGMA
+def test_sigma_is_the_rigs_then_default():
+    assert sigma("left_hip", COCO) == 0.107
+    assert sigma("antenna", COCO) == DEFAULT_SIGMA

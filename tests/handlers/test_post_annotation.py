@@ -8,21 +8,18 @@ import botocore.exceptions
 import pytest
 
 import handlers.post_annotation as post
-from handlers.groundtruth import ASSUME_ROLE_ENV, ProtocolError
-from handlers.label import LABEL_FIELDS
+from handlers.groundtruth import ASSUME_ROLE_ENV, ProtocolError, parse_payload
+from handlers.label import LABEL_FIELDS, build_label
+from handlers.limits import MAX_ANSWER_CHARS, MAX_SKELETONS_PER_IMAGE
 from handlers.overflow import OVERFLOW_DIR, RESPONSE_LIMIT_BYTES, restore_overflow
-from handlers.pre_annotation import lambda_handler as pre_handler
+from handlers.pre_annotation import pre_annotate
+from handlers.submission import parse_answer
 from tests.handlers.conftest import BUCKET, COCO, event_file, person, submission
 
 POSE_EVENT = "pose.post-annotation.event.json"
 POSE_PAYLOAD = "pose.post-annotation.payload.json"
 W0 = "private.us-east-1.CYUQXZT3LFXJIUFCZMZ6HC2KFM"
 IMAGE = f"s3://{BUCKET}/labeling_jobs/images/a.jpg"
-
-
-@pytest.fixture(autouse=True)
-def deployed_rig(monkeypatch):
-    monkeypatch.setattr(post, "RIG", COCO)
 
 
 def put(s3, uri, body):
@@ -35,7 +32,7 @@ def put(s3, uri, body):
 def run(s3, event=None, payload=None):
     event = event or event_file(POSE_EVENT)
     put(s3, event["payload"]["s3Uri"], event_file(POSE_PAYLOAD) if payload is None else payload)
-    return post.lambda_handler(event, None, s3=s3)
+    return post.consolidate_batch(event, COCO, s3=s3)
 
 
 def labels(response, name="pose"):
@@ -163,21 +160,21 @@ def test_post_assume_role_on_rejects_the_console_role_arn(s3, monkeypatch):
         ProtocolError,
         match=r"roleArn: POSE_LABELING_ASSUME_ROLE is on but the event's roleArn \"aws:aws:iam::\{\{account_id\}\}:role/sagemaker-role\" is not an IAM role ARN",
     ):
-        post.lambda_handler(event, None)
+        post.consolidate_batch(event, COCO)
 
 
 def test_post_assume_role_on_reads_payload_as_the_job_role(s3, monkeypatch):
     monkeypatch.setenv(ASSUME_ROLE_ENV, "true")
     event = event_file(POSE_EVENT)
     put(s3, event["payload"]["s3Uri"], [obj("0", submission([person()]))])
-    assert [item["datasetObjectId"] for item in post.lambda_handler(event, None)] == ["0"]
+    assert [item["datasetObjectId"] for item in post.consolidate_batch(event, COCO)] == ["0"]
 
 
 def test_post_inline_payload_content(s3):
     event = event_file(POSE_EVENT) | {
         "payload": {"content": json.dumps([obj("5", submission([person()]))])}
     }
-    assert list(labels(post.lambda_handler(event, None))) == ["5"]
+    assert list(labels(post.consolidate_batch(event, COCO))) == ["5"]
 
 
 def test_post_answer_stored_in_s3_is_read(s3):
@@ -318,7 +315,7 @@ def test_post_payload_entry_without_id_skipped_and_logged(s3, caplog):
 def test_post_unreadable_payload_raises_so_ground_truth_retries(s3):
     event = event_file(POSE_EVENT)
     with pytest.raises(botocore.exceptions.ClientError, match="NoSuchKey"):
-        post.lambda_handler(event, None, s3=s3)
+        post.consolidate_batch(event, COCO, s3=s3)
 
 
 def test_post_truncated_payload_file_raises(s3):
@@ -344,17 +341,182 @@ def test_post_event_without_label_attribute_raises():
     with pytest.raises(
         ProtocolError, match="labelAttributeName: expected the label attribute name, got null"
     ):
-        post.lambda_handler(event, None)
+        post.consolidate_batch(event, COCO)
+
+
+# -- one hostile or broken answer never fails the batch ---------------------------------
+
+
+def hostile_batch(s3, *bad_objects):
+    """A good object, the bad ones, a good object: every one comes back, as standard JSON."""
+    payload = [obj("good-1", submission([person()])), *bad_objects]
+    payload.append(obj("good-2", submission([person(at=(300, 50))])))
+    response = run(s3, payload=json.dumps(payload).encode())
+    json.dumps(response, allow_nan=False)  # standard JSON, or this raises
+    out = labels(response)
+    assert list(out) == [o["datasetObjectId"] for o in payload]
+    for good in ("good-1", "good-2"):
+        assert "errors" not in out[good] and out[good]["updated_annotations"]
+    return out
+
+
+def test_post_answer_nested_20000_deep_is_its_objects_error(s3):
+    deep = "[" * 20_000 + "]" * 20_000  # 40 KB: RecursionError in json before the bound
+    deep_skeletons = submission("[" * 5_000 + "]" * 5_000)
+    out = hostile_batch(s3, obj("deep", deep), obj("deep-skeletons", deep_skeletons))
+    assert errors(out["deep"]) == [
+        ("workers[0]", "the answer is nested more than 20 levels deep; not read, kept raw")
+    ]  # fmt: skip
+    assert out["deep"]["workers"][0]["raw"] == deep
+    assert errors(out["deep-skeletons"]) == [
+        (
+            "workers[0].updated_annotations",
+            "nested more than 20 levels deep; not read",
+        )
+    ]
+    assert out["deep-skeletons"]["workers"][0]["raw"] == deep_skeletons
+
+
+def test_post_answer_over_the_size_limit_is_not_read_and_kept(s3):
+    content = submission([person()]) + " " * MAX_ANSWER_CHARS  # valid JSON, too long
+    out = hostile_batch(s3, obj("long", content))
+    assert errors(out["long"]) == [
+        ("workers[0]", f"the answer is {len(content):,} characters, over the limit of 2,000,000; not read, kept raw")
+    ]  # fmt: skip
+    assert out["long"]["workers"][0]["raw"] == content
+
+
+def test_post_too_many_skeletons_in_one_answer_is_an_error_and_the_answer_kept(s3):
+    # The issue's answer: 1,450 overlapping skeletons once peaked at 1.14 GB in the
+    # duplicate check, on every retry.
+    crowd = submission([person(move={"nose": (k % 7, 0)}) for k in range(1450)])
+    out = hostile_batch(s3, obj("crowd", crowd, submission([person()])))
+    assert errors(out["crowd"]) == [
+        ("workers[0].updated_annotations", "1450 skeletons, over the limit of 100 per image; not read")
+    ]  # fmt: skip
+    assert out["crowd"]["workers"][0]["raw"] == crowd
+    assert out["crowd"]["workers"][0]["updated_annotations"] is None
+    assert len(out["crowd"]["updated_annotations"]) == 1  # the other worker's answer is used
+
+
+def test_post_overlapping_skeletons_at_the_limit_flagged_once_each(s3):
+    crowd = submission([person(move={"nose": (k % 7, 0)}) for k in range(MAX_SKELETONS_PER_IMAGE)])
+    label = hostile_batch(s3, obj("crowd", crowd))["crowd"]
+    duplicates = [f for f in label["qa_flags"] if f["flag"] == "duplicate_skeleton"]
+    assert [f["skeleton"] for f in duplicates] == list(range(1, MAX_SKELETONS_PER_IMAGE))
+    assert {tuple(f["skeletons"]) for f in duplicates} == {(0, j) for j in range(1, 100)}
+
+
+def test_post_malformed_or_missing_answer_s3_uri_is_its_objects_error(s3):
+    def stored(uri):
+        return {
+            "datasetObjectId": str(uri),
+            "dataObject": {"s3Uri": IMAGE},
+            "annotations": [{"workerId": W0, "annotationData": {"s3Uri": uri}}],
+        }
+
+    missing = f"s3://{BUCKET}/labeling_jobs/output/job/worker-response/gone.json"
+    out = hostile_batch(s3, stored("s3://bucket"), stored(5), stored(missing))
+    assert errors(out["s3://bucket"]) == [
+        ("workers[0]", 'annotationData.s3Uri: expected s3://bucket/key, got "s3://bucket"')
+    ]
+    assert errors(out["5"]) == [
+        ("workers[0]", "annotationData.s3Uri: expected s3://bucket/key, got 5")
+    ]
+    assert errors(out[missing]) == [("workers[0]", "the answer file does not exist")]
+    assert out["5"]["workers"][0]["raw"] == {"workerId": W0, "annotationData": {"s3Uri": 5}}
+    assert out[missing]["workers"][0]["raw"] == missing
+
+
+def test_post_nan_in_a_kept_entry_never_reaches_the_response(s3):
+    # json.loads reads NaN in the payload; the label keeps such entries as their text.
+    broken = {"workerId": W0, "annotationData": {"contents": float("nan")}}
+    decoded = {
+        "workerId": W0,
+        "annotationData": {"content": {"updated_annotations": "[]", "n": float("nan")}},
+    }
+    out = hostile_batch(
+        s3,
+        {"datasetObjectId": "entry", "dataObject": {"s3Uri": IMAGE}, "annotations": [broken]},
+        {"datasetObjectId": "object", "dataObject": {"s3Uri": IMAGE}, "annotations": [decoded]},
+    )
+    assert (
+        out["entry"]["workers"][0]["raw"]
+        == '{"workerId": "' + W0 + '", "annotationData": {"contents": NaN}}'
+    )
+    assert errors(out["entry"]) == [
+        (
+            "workers[0]",
+            "no annotationData.content or annotationData.s3Uri; kept raw (as text: it holds NaN or Infinity, which standard JSON cannot write)",
+        )
+    ]
+    assert out["object"]["workers"][0]["raw"] == '{"updated_annotations": "[]", "n": NaN}'
+    assert errors(out["object"]) == [
+        ("workers[0]", "the answer holds NaN or Infinity, which standard JSON cannot write; kept as text")
+    ]  # fmt: skip
+
+
+def test_post_null_answer_and_same_worker_twice_are_errors(s3):
+    twice = obj(
+        "twice", submission([person()]), submission([person(at=(300, 50))]), workers=[W0, W0]
+    )
+    out = hostile_batch(s3, obj("null", "null"), twice)
+    assert errors(out["null"]) == [("workers[0]", "expected the answer object, got null")]
+    assert out["null"]["workers"][0]["raw"] == "null"
+    assert errors(out["twice"]) == [
+        (
+            "workers[1]",
+            "the same worker as workers[0] answered again; this answer is not used, kept raw",
+        )
+    ]
+    assert len(out["twice"]["updated_annotations"]) == 1 and "agreement" not in out["twice"]
+    assert (
+        out["twice"]["workers"][1]["raw"]["annotationData"]["content"]
+        == twice["annotations"][1]["annotationData"]["content"]
+    )
+
+
+def test_post_many_broken_keypoints_listed_up_to_the_limit(s3):
+    broken = [{"name": "p", "annotations": [{"label": "nose", "x": -1, "y": 1}] * 300}]
+    label = hostile_batch(s3, obj("broken", submission(broken)))["broken"]
+    assert len(label["errors"]) == 101
+    assert label["errors"][-1] == {
+        "field": "workers[0]",
+        "message": "200 more problems not listed",
+        "level": "error",
+    }
+
+
+def test_post_an_object_that_cannot_be_consolidated_is_its_own_error(s3, monkeypatch, caplog):
+    # A bug must cost its object, not the batch Ground Truth would retry forever.
+    parse = post.parse_answer
+
+    def parse_failing_on_marked(content, **kwargs):
+        if "MARK" in content:
+            raise KeyError("a bug")
+        return parse(content, **kwargs)
+
+    monkeypatch.setattr(post, "parse_answer", parse_failing_on_marked)
+    marked = submission([person(name="MARK")])
+    out = hostile_batch(s3, obj("bug", marked))
+    assert errors(out["bug"]) == [
+        ("workers", "this object could not be consolidated (KeyError: a bug in the Lambda, please report it); every answer is kept raw")
+    ]  # fmt: skip
+    assert out["bug"]["workers"][0]["raw"] == marked and out["bug"]["updated_annotations"] is None
+    assert "object bug: could not be consolidated (KeyError)" in caplog.text
+    assert "MARK" not in caplog.text
+
+
+def test_post_every_label_names_the_rig_it_was_made_with(s3):
+    for label in labels(run(s3)).values():
+        assert label["rig"] == {"name": "coco-person-17", "fingerprint": COCO.fingerprint}
 
 
 # -- round trip, logs, size -----------------------------------------------------------
 
 
-def test_pre_then_unchanged_worker_then_post_is_not_modified(s3, monkeypatch):
-    import handlers.pre_annotation
-
-    monkeypatch.setattr(handlers.pre_annotation, "RIG", COCO)
-    task = pre_handler(event_file("pose.pre-annotation.event.json"))["taskInput"]
+def test_pre_then_unchanged_worker_then_post_is_not_modified(s3):
+    task = pre_annotate(event_file("pose.pre-annotation.event.json"), COCO)["taskInput"]
     # The component shows initial_values, the worker confirms, the component
     # submits them back as whole pixels (356.4 -> 356).
     shown = json.loads(task["initial_values"])
@@ -381,6 +543,21 @@ def test_post_logs_counts_and_errors_never_payloads_or_worker_ids(s3, caplog):
     assert "updated_annotations" not in caplog.text
 
 
+def roomy_labels(payload):
+    """Each object's label as a response without a size limit would hold it."""
+    out = {}
+    for o in parse_payload(payload):
+        answers = [
+            parse_answer(s.content, rig=COCO, worker_id=s.worker_id, field=f"workers[{i}]")
+            for i, s in enumerate(o.submissions)
+        ]
+        label = build_label(
+            o.dataset_object_id, answers, rig=COCO, data_object_s3_uri=o.s3_uri, errors=o.errors
+        )
+        out[o.dataset_object_id] = label.to_jsonable()
+    return out
+
+
 def batch(objects, workers):
     people = [{"at": (100, 50), "name": "a"}, {"at": (700, 60), "name": "b"}]
     return [
@@ -397,7 +574,7 @@ def batch(objects, workers):
 
 def test_post_realistic_batch_over_6mb_moves_worker_copies_to_s3(s3):
     event = event_file(POSE_EVENT)
-    payload = batch(1000, 3)
+    payload = batch(700, 3)  # about 6.6 MB of labels
     response = run(s3, event, payload)
     size = len(json.dumps(response))
     assert size <= RESPONSE_LIMIT_BYTES
@@ -412,11 +589,7 @@ def test_post_realistic_batch_over_6mb_moves_worker_copies_to_s3(s3):
     assert moved and all(label["overflow"]["fields"] == ["workers"] for label in moved)
     assert all("updated_annotations" in label for label in out.values())
     # Restoring gives back exactly the labels a roomy response would have held.
-    request = post.PostAnnotationRequest.parse(event)
-    expected = {
-        o.dataset_object_id: post.label_for(o, COCO, request, s3).to_jsonable()
-        for o in post.read_payload(request, s3=s3)
-    }
+    expected = roomy_labels(payload)
     cache: dict = {}
     for label in moved:
         assert (
@@ -429,7 +602,8 @@ def test_post_single_worker_batch_over_6mb_moves_answers_as_written(s3):
     event = event_file(POSE_EVENT)
     people = [person(at=(100, 50), name="a"), person(at=(700, 60), name="b")]
     text = json.dumps(people, separators=(",", ":"))  # as the component writes it
-    response = run(s3, event, [obj(str(i), submission(text)) for i in range(2500)])
+    payload = [obj(str(i), submission(text)) for i in range(2500)]
+    response = run(s3, event, payload)
     assert len(json.dumps(response)) <= RESPONSE_LIMIT_BYTES
     out = labels(response)
     moved = [label for label in out.values() if "updated_annotations" not in label]
@@ -440,14 +614,8 @@ def test_post_single_worker_batch_over_6mb_moves_answers_as_written(s3):
         + "/iteration-1/2026-01-05_10:00:00.json"
     )
     stored = s3.get_object(Bucket=BUCKET, Key=overflow_key)["Body"].read().decode()
-    assert f'"updated_annotations": {text}' in stored
-    # Each worker's text went to the file as written; restored, the labels are exactly
-    # those a roomy response would have held, and every label is restored to it.
-    request = post.PostAnnotationRequest.parse(event)
-    expected = {
-        o.dataset_object_id: post.label_for(o, COCO, request, s3).to_jsonable()
-        for o in post.read_payload(request, s3=s3)
-    }
+    # Restored, the labels are exactly those a roomy response would have held.
+    expected = roomy_labels(payload)
     cache: dict = {}
     for dataset_object_id, label in out.items():
         assert restore_overflow(label, lambda uri: stored, cache) == expected[dataset_object_id]

@@ -14,7 +14,7 @@ TRUCK = load_rig("box-truck")
 
 
 def flags(*skeletons, rig=COCO, width=None, height=None):
-    found = check_skeletons(load_skeletons(list(skeletons), rig=rig), rig, width, height)
+    found = check_skeletons(load_skeletons(list(skeletons), "annotations", rig), rig, width, height)
     return [f.to_jsonable() for f in found]
 
 
@@ -134,9 +134,9 @@ def test_duplicate_skeletons_flagged_once():
     assert found[0]["oks"] > 0.99
 
 
-def test_no_rig_no_swap_check():
-    skeletons = load_skeletons([person(swap=(("left_wrist", "right_wrist"),))])
-    assert check_skeletons(skeletons, None) == []
+def test_many_copies_of_one_skeleton_flag_each_copy_once():
+    found = flags(*[person(name=str(k)) for k in range(5)])
+    assert [(f["skeleton"], f["skeletons"]) for f in found] == [(j, [0, j]) for j in range(1, 5)]
 
 
 @settings(max_examples=100, deadline=None)

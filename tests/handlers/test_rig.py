@@ -10,8 +10,9 @@ from handlers.rig import (
     RIG_FILE_ENV,
     Rig,
     RigError,
+    RigIdentity,
     bundled_rig_names,
-    load_deployed_rig,
+    deployed_rig,
     load_rig,
 )
 
@@ -159,10 +160,43 @@ def test_malformed_rig_file_names_file_and_line(tmp_path):
         load_rig(str(path))
 
 
-def test_deployed_rig_comes_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.delenv(RIG_FILE_ENV, raising=False)
-    assert load_deployed_rig() is None
+@pytest.fixture
+def no_cached_rig():
+    deployed_rig.cache_clear()
+    yield
+    deployed_rig.cache_clear()
+
+
+def test_deployed_rig_comes_from_the_environment_once(tmp_path, monkeypatch, no_cached_rig):
     (tmp_path / "rig.json").write_text(json.dumps(minimal()))
     monkeypatch.setenv(RIG_FILE_ENV, "rig.json")
     monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
-    assert load_deployed_rig().name == "tiny"
+    assert deployed_rig().name == "tiny"
+    (tmp_path / "rig.json").unlink()
+    assert deployed_rig().name == "tiny"  # read once per container
+
+
+def test_deployed_rig_missing_variable_fails_naming_it(monkeypatch, no_cached_rig):
+    monkeypatch.delenv(RIG_FILE_ENV, raising=False)
+    with pytest.raises(RigError, match=rf"^{RIG_FILE_ENV} is not set: the Lambda needs the rig"):
+        deployed_rig()
+
+
+def test_deployed_rig_unreadable_file_fails_naming_variable_and_file(
+    tmp_path, monkeypatch, no_cached_rig
+):
+    monkeypatch.setenv(RIG_FILE_ENV, "rigs/gone.json")
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
+    with pytest.raises(
+        RigError, match=rf"^{RIG_FILE_ENV}=rigs/gone.json: .*gone\.json: cannot read rig file"
+    ):
+        deployed_rig()
+
+
+def test_identity_is_name_and_fingerprint_and_reads_back():
+    rig = Rig.parse(minimal())
+    written = rig.identity.to_jsonable()
+    assert written == {"name": "tiny", "fingerprint": rig.fingerprint}
+    assert RigIdentity.parse(written) == rig.identity
+    assert RigIdentity.parse(None) is None
+    assert RigIdentity.parse({"name": "tiny"}) is None

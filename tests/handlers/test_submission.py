@@ -125,17 +125,17 @@ def test_answer_no_changes_needed_forms(value, flag, message):
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("image_width", "wide", 'expected a positive whole number of pixels, got "wide"; ignored'),
-        (
-            "image_width",
-            "640.5",
-            'expected a positive whole number of pixels, got "640.5"; ignored',
-        ),
-        ("image_height", "0", 'expected a positive whole number of pixels, got "0"; ignored'),
+        ("image_width", "wide", 'expected a whole number of pixels from 1 to 1000000, got "wide"; ignored'),
+        ("image_width", "640.5", 'expected a whole number of pixels from 1 to 1000000, got "640.5"; ignored'),
+        ("image_height", "0", 'expected a whole number of pixels from 1 to 1000000, got "0"; ignored'),
+        # Finite, whole and positive, and no image ever was this wide: once read as a
+        # 309-digit number of pixels, without an error.
+        ("image_width", "1e308", 'expected a whole number of pixels from 1 to 1000000, got "1e308"; ignored'),
+        ("image_height", "9" * 12, f'expected a whole number of pixels from 1 to 1000000, got "{"9" * 12}"; ignored'),
         ("total_time_in_seconds", "-3", 'expected a number of seconds, got "-3"; ignored'),
         ("total_time_in_seconds", "NaN", 'expected a number of seconds, got "NaN"; ignored'),
     ],
-)
+)  # fmt: skip
 def test_answer_bad_numbers_ignored_with_error(key, value, message):
     answer = parse_answer(submission([person()], **{key: value}), rig=COCO)
     assert getattr(answer, key) is None

@@ -92,7 +92,7 @@ def three_workers(odd: Points, other: Points | None = None) -> OutputManifestLin
 
 
 def reasons(line: OutputManifestLine, rules: ReviewRules = NO_AUDIT) -> list[tuple[str, str]]:
-    selection = select_for_review([line], rules, COCO)
+    selection = select_for_review([line], COCO, rules)
     return [(r.code, r.message) for s in selection.selected for r in s.reasons]
 
 
@@ -254,7 +254,7 @@ def test_reasons_come_in_rule_order_and_fit_the_component() -> None:
     swapped = person(swap=("knee", "ankle"))
     drawn = [manifests.skeleton("x" * 300, swapped), manifests.skeleton("b", swapped)]
     line = line_of([{**answer(no_changes_needed=True), "updated_annotations": json.dumps(drawn)}])
-    selection = select_for_review([line], ReviewRules(audit_share=1.0), COCO)
+    selection = select_for_review([line], COCO, ReviewRules(audit_share=1.0))
     [chosen] = selection.selected
     assert [(r.code, r.skeleton) for r in chosen.reasons] == [
         ("left_right_swap", 0),
@@ -292,7 +292,7 @@ def clean_lines(n: int) -> list[OutputManifestLine]:
 
 def audited(lines: list[OutputManifestLine], seed: int, share: float = 0.1) -> list[str]:
     rules = ReviewRules(audit_share=share, audit_seed=seed)
-    return [s.key for s in select_for_review(lines, rules, COCO).selected]
+    return [s.key for s in select_for_review(lines, COCO, rules).selected]
 
 
 def test_the_audit_picks_the_same_images_whatever_their_order() -> None:
@@ -322,9 +322,9 @@ def test_the_audit_share_bounds() -> None:
 
 
 def test_unlabeled_lines_are_counted_not_selected() -> None:
-    unlabeled = parse_output_manifest_line({"source-ref": "s3://b/never.jpg"})
+    unlabeled = parse_output_manifest_line({"source-ref": "s3://b/never.jpg"}, rig=COCO)
     line = three_workers(person(shift=1, swap=("knee", "ankle")))
-    selection = select_for_review([unlabeled, line], NO_AUDIT, COCO)
+    selection = select_for_review([unlabeled, line], COCO, NO_AUDIT)
     assert (selection.lines, selection.labeled, len(selection.selected)) == (2, 1, 1)
 
 
@@ -335,7 +335,7 @@ def test_a_label_with_fields_left_in_s3_is_checked_and_reported() -> None:
     del label["workers"]
     label["overflow"] = {"s3_uri": "s3://b/overflow.json", "fields": ["workers"]}
     line = parse_output_manifest_line(data, rig=COCO)
-    selection = select_for_review([line], ReviewRules(audit_share=1.0), COCO)
+    selection = select_for_review([line], COCO, ReviewRules(audit_share=1.0))
     assert [s.key for s in selection.selected] == [IMAGE]  # the audit still applies
     assert selection.problems == [
         f"{IMAGE}: workers moved to S3 and not restored; checked without them"
@@ -357,7 +357,7 @@ def test_the_summary_counts_each_reason_with_a_few_examples() -> None:
         )
     )
     lines.append(line_of([answer(person())], image="s3://b/clean.jpg"))
-    summary = summarize_selection(select_for_review(lines, NO_AUDIT, COCO), examples=2)
+    summary = summarize_selection(select_for_review(lines, COCO, NO_AUDIT), examples=2)
     assert (summary.lines, summary.labeled, summary.selected) == (7, 7, 6)
     assert [(r.code, r.lines) for r in summary.reasons] == [
         ("people_count", 1),
@@ -395,7 +395,7 @@ def test_a_seeded_job_through_real_consolidation() -> None:
     job = bench_review.generate(scenario, COCO)
     assert {e.kind for e in job.errors} == {"swap", "misplace", "missed"}
     lines = bench_review.read_lines(job.lines, COCO)
-    selection = select_for_review(lines, ReviewRules(), COCO)
+    selection = select_for_review(lines, COCO, ReviewRules())
     figures = bench_review.evaluate(selection, job.errors)
     assert figures.recall >= 0.9
     assert figures.share <= 0.3

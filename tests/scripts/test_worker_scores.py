@@ -127,7 +127,7 @@ def test_review_changes_follow_the_workers_images() -> None:
     review_round = [
         reviewed(lines[0], person(shift=1)),  # the reviewer moved points
         reviewed(lines[2], None),  # left as it was
-        parse_output_manifest_line({"source-ref": image(4)}),  # came back unlabeled
+        parse_output_manifest_line({"source-ref": image(4)}, rig=COCO),  # came back unlabeled
     ]
     assert review_round[0].label is not None and review_round[0].label.was_modified
     assert review_round[1].label is not None and not review_round[1].label.was_modified
@@ -175,5 +175,8 @@ def test_rows_as_json_and_as_a_table() -> None:
 
 
 def test_an_empty_job_has_no_rows() -> None:
-    assert worker_scores([parse_output_manifest_line({"source-ref": image(9)})]) == []
+    assert (
+        worker_scores([parse_output_manifest_line({"source-ref": image(9)}, rig=COCO)], rig=COCO)
+        == []
+    )
     assert len(format_scores([]).splitlines()) == 1  # the header

@@ -24,7 +24,7 @@ CASES = load_cases()
 
 def qa_flag(case: SwapCase) -> dict | None:
     rig = load_rig(case.rig)
-    flags = check_skeletons(load_skeletons([case.skeleton], rig=rig), rig)
+    flags = check_skeletons(load_skeletons([case.skeleton], "skeletons", rig), rig)
     swaps = [f.to_jsonable() for f in flags if f.flag == "left_right_swap"]
     assert len(swaps) <= 1
     return swaps[0] if swaps else None
