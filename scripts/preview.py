@@ -52,7 +52,7 @@ import yaml
 
 from components.s3_layout import IMAGES_PREFIX
 from components.worker_template import TEMPLATE_PATH, render_worker_template
-from handlers.rig import BUNDLED_RIGS_DIR, Rig, RigError, load_rig
+from handlers.rig import Rig, RigError, load_rig
 from handlers.task_input import PRE_ANNOTATION_KEYS
 from scripts.gt_limits import label_attribute_name, labeling_job_name
 from scripts.preview_groundtruth import (

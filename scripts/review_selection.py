@@ -364,9 +364,7 @@ def keypoint_similarities(a: Skeleton, b: Skeleton, rig: Rig) -> dict[str, float
     return out
 
 
-def swap_gains(
-    worker: Skeleton, consensus: Skeleton, rig: Rig
-) -> dict[tuple[str, str], float]:
+def swap_gains(worker: Skeleton, consensus: Skeleton, rig: Rig) -> dict[tuple[str, str], float]:
     """For the rig's left/right pairs that match the consensus better with their labels
     exchanged: how much their two OKS terms gain (out of 2). A worker who clicked one side
     for the other gains much; click noise moves both ways alike and gains about nothing,

@@ -637,7 +637,11 @@ def test_prelabel_then_launch_job_matches_every_image_of_an_s3_prefix(
     outputs = aws_fakes.write_stack_outputs(tmp_path / "outputs.json", bucket)
     local = make_folder(tmp_path / "local", ["x.jpg", "deeper/y.png"])
     for name in ["x.jpg", "deeper/y.png"]:
-        s3.put_object(Bucket=bucket, Key=f"labeling_jobs/images/run 7/{name}", Body=(local / name).read_bytes())
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"labeling_jobs/images/run 7/{name}",
+            Body=(local / name).read_bytes(),
+        )
     s3.put_object(Bucket=bucket, Key="labeling_jobs/images/run 7/broken.jpg", Body=b"not an image")
     s3.put_object(Bucket=bucket, Key="labeling_jobs/images/run 7/README", Body=b"text")
     model = constant_model(tmp_path / "m.onnx", [Candidate(32, 32, 20, 40, 0.9)])
@@ -681,5 +685,8 @@ def test_prelabel_then_launch_job_matches_every_image_of_an_s3_prefix(
     assert launched == 0, capsys.readouterr().err
     by_uri = {line["source-ref"]: line.get("annotations") for line in read_lines(manifest)}
     assert by_uri[f"s3://{bucket}/labeling_jobs/images/run 7/broken.jpg"] is None
-    assert by_uri[f"s3://{bucket}/labeling_jobs/images/run 7/x.jpg"][0]["annotations"][0]["confidence"] == 0.9
+    assert (
+        by_uri[f"s3://{bucket}/labeling_jobs/images/run 7/x.jpg"][0]["annotations"][0]["confidence"]
+        == 0.9
+    )
     assert by_uri[f"s3://{bucket}/labeling_jobs/images/run 7/deeper/y.png"]
