@@ -1,0 +1,50 @@
+"""Where an export writes: file names made from image keys, kept under ``--out``.
+
+An image's name in the export (COCO ``file_name``, the YOLO image and label
+paths, the review picture) is its S3 key without ``--images-prefix``, made safe
+by one rule, :func:`safe_name`:
+
+- the key is split on ``/``; empty, ``.`` and ``..`` segments are dropped (so a
+  leading ``/`` or a ``../`` cannot climb out of the folder written to);
+- a NUL character, which no file system stores, becomes ``_``;
+- a segment that ends in ``.`` gets ``_`` appended: Windows cannot store such a
+  name, and Ultralytics reads ``./`` anywhere in a listed path as "the list's
+  folder", which would misplace the image.
+
+Every path is then checked once more, after symlinks are followed
+(:meth:`Path.resolve`), by :meth:`Folder.file`: nothing is written outside ``--out``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class OutsideOutput(OSError):
+    """A path that would lead outside the export's folder."""
+
+
+def safe_name(key: str) -> str | None:
+    """``key`` as a relative POSIX path by the rule above; None when nothing is left."""
+    segments = []
+    for segment in key.replace("\0", "_").split("/"):
+        if segment in ("", ".", ".."):
+            continue
+        segments.append(segment + "_" if segment.endswith(".") else segment)
+    return "/".join(segments) or None
+
+
+class Folder:
+    """A folder written to; :meth:`file` gives paths in it, checked by :meth:`Path.resolve`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._resolved = path.resolve()
+
+    def file(self, relative: str) -> Path:
+        """``path / relative``, or :class:`OutsideOutput` when that resolves outside the
+        folder (a ``..`` that slipped through, or a symlink in it that points away)."""
+        target = self.path / relative
+        if not target.resolve().is_relative_to(self._resolved):
+            raise OutsideOutput(f"{relative}: would be written outside {self.path}")
+        return target
