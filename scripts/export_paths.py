@@ -35,16 +35,18 @@ def safe_name(key: str) -> str | None:
 
 
 class Folder:
-    """A folder written to; :meth:`file` gives paths in it, checked by :meth:`Path.resolve`."""
+    """A folder under ``--out``; :meth:`file` gives paths in it, checked after symlinks
+    are followed to stay under ``--out`` (``root``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, root: Path) -> None:
         self.path = path
-        self._resolved = path.resolve()
+        self.root = root
+        self._resolved_root = root.resolve()
 
     def file(self, relative: str) -> Path:
-        """``path / relative``, or :class:`OutsideOutput` when that resolves outside the
-        folder (a ``..`` that slipped through, or a symlink in it that points away)."""
+        """``path / relative``, or :class:`OutsideOutput` when that resolves outside
+        ``--out`` (a ``..`` that slipped through, or a symlink that points away)."""
         target = self.path / relative
-        if not target.resolve().is_relative_to(self._resolved):
-            raise OutsideOutput(f"{relative}: would be written outside {self.path}")
+        if not target.resolve().is_relative_to(self._resolved_root):
+            raise OutsideOutput(f"{relative}: would be written outside {self.root}")
         return target

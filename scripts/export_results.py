@@ -31,7 +31,7 @@ Nothing is lost quietly: a line that cannot be read, has no usable answer, has
 keypoints that are not in its rig, or an image whose size is unknown (read from
 the image, local copy or S3, when the label lacks it) goes to problems.jsonl, and
 the export exits with status 1 unless --allow-partial is given. Keypoints outside
-the image are moved onto its edge, in COCO and YOLO alike; a box is at least 1% of
+the image are moved onto its edge, in COCO and YOLO alike; a box is at least 2% of
 the image's longer side (docs/export.md).
 
 examples:
@@ -409,7 +409,10 @@ class Exporter:
             if any(d.folder.path.name == folder for d in self._datasets.values()):
                 folder = f"{folder}-{self.rigs.fingerprint(rig)}"
             found = self._datasets[rig] = yolo_pose.YoloDataset(
-                self.out / "yolo" / folder, the_rig, category_name(the_rig), self._problem
+                export_paths.Folder(self.out / "yolo" / folder, self.out),
+                the_rig,
+                category_name(the_rig),
+                self._problem,
             )
         return found
 
@@ -425,7 +428,7 @@ class Exporter:
         chosen = self.picker.chosen()
         reader = export_lines.LineProcessor(self.settings, self.clients)
         s3 = S3Reader(self.settings.s3, self.clients)
-        pictures = export_paths.Folder(self.out / "pictures")
+        pictures = export_paths.Folder(self.out / "pictures", self.out)
 
         prepared = []
         for candidate in chosen:

@@ -130,12 +130,12 @@ class YoloDataset:
     """The folder of one rig: label files written by a few threads (creating many small
     files is system-call bound), listed in images.txt once written, in manifest order."""
 
-    def __init__(self, folder: Path, rig: Rig, class_name: str, report: Report) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.folder = Folder(folder)
+    def __init__(self, folder: Folder, rig: Rig, class_name: str, report: Report) -> None:
+        folder.path.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
         self.report = report
-        (folder / "data.yaml").write_text(data_yaml(rig, class_name), encoding="utf-8")
-        self._list: IO[str] = (folder / "images.txt").open("w", encoding="utf-8")
+        folder.file("data.yaml").write_text(data_yaml(rig, class_name), encoding="utf-8")
+        self._list: IO[str] = folder.file("images.txt").open("w", encoding="utf-8")
         self._renamed_file: IO[str] | None = None
         self._used: dict[str, int] = {}
         self._made_dirs: set[Path] = set()
