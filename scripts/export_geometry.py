@@ -53,29 +53,29 @@ def instance(skeleton: Skeleton, rig: Rig, width: float, height: float) -> Insta
     no labeled keypoint. Its labels must be the rig's (skeletons parsed against it)."""
     positions = rig.positions
     flat: list[float] = [0] * (3 * len(positions))
-    labeled = clamped = 0
-    x0 = y0 = float("inf")
-    x1 = y1 = float("-inf")
+    xs: list[float] = []
+    ys: list[float] = []
+    clamped = 0
     for k in skeleton.keypoints:
-        if not k.visibility:
+        visibility = k.visibility
+        if not visibility:
             continue
         x, y = k.x, k.y
-        if not (0 <= x <= width and 0 <= y <= height):
+        if x > width or y > height or x < 0 or y < 0:
             x, y = min(max(x, 0), width), min(max(y, 0), height)
             clamped += 1
         i = 3 * positions[k.label]
         flat[i] = x
         flat[i + 1] = y
-        flat[i + 2] = _PLAIN[k.visibility]
-        labeled += 1
-        x0, x1 = min(x0, x), max(x1, x)
-        y0, y1 = min(y0, y), max(y1, y)
-    if not labeled:
+        flat[i + 2] = _PLAIN[visibility]
+        xs.append(x)
+        ys.append(y)
+    if not xs:
         return None
     minimum = max(1.0, MIN_BOX_FRACTION * max(width, height))
-    x0, x1 = _widen(x0, x1, minimum, width)
-    y0, y1 = _widen(y0, y1, minimum, height)
-    return Instance(flat, labeled, (x0, y0, x1 - x0, y1 - y0), clamped)
+    x0, x1 = _widen(min(xs), max(xs), minimum, width)
+    y0, y1 = _widen(min(ys), max(ys), minimum, height)
+    return Instance(flat, len(xs), (x0, y0, x1 - x0, y1 - y0), clamped)
 
 
 def _widen(low: float, high: float, minimum: float, limit: float) -> tuple[float, float]:

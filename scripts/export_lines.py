@@ -288,11 +288,13 @@ def image_size(label: ConsolidatedLabel) -> tuple[int, int] | None:
     size = label.image_size
     if size is None:
         return None
-    if all(
-        isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf for v in size
-    ):
+    width, height = size
+    if type(width) in _NUMBERS and type(height) in _NUMBERS and 0 < width < math.inf > height > 0:
         return size
     return None
+
+
+_NUMBERS = (int, float)
 
 
 def _problem(number: int, image: str | None, reason: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from handlers.rig import Rig, bundled_rig_names, load_rig
 from handlers.skeleton import AnnotationError, FieldError, show_value
@@ -37,8 +37,9 @@ class RigUnknown(UserError):
     """A label's rig (or, for an older label, any rig) that the export has no file for."""
 
 
-@dataclass(frozen=True)
-class RecordedRig:
+class RecordedRig(NamedTuple):
+    """The ``rig`` of a label (a tuple: made for every line, and cheap to hash)."""
+
     name: str
     fingerprint: str
 
