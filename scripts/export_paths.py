@@ -6,7 +6,8 @@ by one rule, :func:`safe_name`:
 
 - the key is split on ``/``; empty, ``.`` and ``..`` segments are dropped (so a
   leading ``/`` or a ``../`` cannot climb out of the folder written to);
-- a NUL character, which no file system stores, becomes ``_``;
+- a control character (NUL, which no file system stores; a line feed or a tab,
+  which would break ``images.txt`` or ``renamed.tsv``) becomes ``_``;
 - a segment that ends in ``.`` gets ``_`` appended: Windows cannot store such a
   name, and Ultralytics reads ``./`` anywhere in a listed path as "the list's
   folder", which would misplace the image.
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+_CONTROL = dict.fromkeys((*range(32), 127), "_")
+
 
 class OutsideOutput(OSError):
     """A path that would lead outside the export's folder."""
@@ -26,8 +29,10 @@ class OutsideOutput(OSError):
 
 def safe_name(key: str) -> str | None:
     """``key`` as a relative POSIX path by the rule above; None when nothing is left."""
+    if not key.isprintable():  # rare: the one test is cheaper than translating every key
+        key = key.translate(_CONTROL)
     segments = []
-    for segment in key.replace("\0", "_").split("/"):
+    for segment in key.split("/"):
         if segment in ("", ".", ".."):
             continue
         segments.append(segment + "_" if segment.endswith(".") else segment)

@@ -7,6 +7,7 @@ when they cannot be; the label attribute's default; the ignore file.
 from __future__ import annotations
 
 import json
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.output_manifest import DEFAULT_LABEL_ATTRIBUTE
-from scripts import export_lines, export_results, launch_job, preview
+from scripts import export_lines, export_paths, export_results, launch_job, preview
 from scripts.aws import AwsClients
 from scripts.export_rigs import RigBook, RigMismatch, RigUnknown
 from tests.scripts import aws_fakes
@@ -71,6 +72,19 @@ def test_keys_that_climb_out_are_written_under_out(tmp_path: Path) -> None:
     assert (out / "pictures" / absolute.lstrip("/")).is_file()
     renamed = (dataset / "renamed.tsv").read_text()
     assert "made safe from '../../../escape.jpg'" in renamed
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.text(alphabet=st.sampled_from(["a", ".", "/", "\n", "\0", "é", " "]), max_size=12))
+def test_safe_name_never_leaves_the_folder_nor_misleads_ultralytics(key: str) -> None:
+    name = export_paths.safe_name(key)
+    if name is None:
+        return
+    segments = name.split("/")
+    assert all(s not in ("", ".", "..") for s in segments)
+    assert not any(c in name for c in "\n\0")
+    assert "./" not in name and not name.endswith(".")  # Ultralytics replaces every ./
+    assert posixpath.normpath(f"/root/{name}").startswith("/root/")
 
 
 def test_symlink_under_out_that_points_away_is_not_written_through(tmp_path: Path) -> None:
