@@ -35,10 +35,15 @@ the image are moved onto its edge, in COCO and YOLO alike; a box is at least 2% 
 the image's longer side (docs/export.md).
 
 examples:
-  python -m scripts.export_results pose-20250314-093000-1f2e --out export/
-  python -m scripts.export_results s3://BUCKET/labeling_jobs/output/JOB/manifests/output/output.manifest
-  python -m scripts.export_results preview-output/output.manifest --rig coco-person-17 \\
+  .venv/bin/python -m scripts.export_results pose-20250314-093000-1f2e --out export/
+  .venv/bin/python -m scripts.export_results \\
+      s3://BUCKET/labeling_jobs/output/JOB/manifests/output/output.manifest
+  .venv/bin/python -m scripts.export_results preview-output/output.manifest \\
       --images preview-output/sample-images --max-pictures 20
+  # labels from before labels recorded their rig; accept lines not exported whole
+  .venv/bin/python -m scripts.export_results old.manifest --rig human-18 --allow-partial
+  # then train from any directory, once the images are in export/yolo/coco-person-17/images/
+  yolo pose train data=export/yolo/coco-person-17/data.yaml
 
 Labels whose fields the post-annotation Lambda moved to an overflow file (to keep
 a very large batch under Lambda's response limit) are put back whole: the file

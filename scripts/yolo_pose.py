@@ -140,15 +140,19 @@ class YoloDataset:
         self._used: dict[str, int] = {}
         self._made_dirs: set[Path] = set()
         self._writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="yolo")
-        self._writes: deque[tuple[LabelFile, str, Future[None]]] = deque()
+        #: Label files being written: (item, image path, why it was renamed, the write).
+        self._writes: deque[tuple[LabelFile, str, str | None, Future[None]]] = deque()
         self.images = 0
         self.renamed = 0
 
     def add(self, item: LabelFile) -> None:
         image = f"images/{item.name}"
         label = label_path(image)
+        why = None if item.unsafe_name is None else f"made safe from {item.unsafe_name!r}"
         if label in self._used:
-            image, label = self._distinct(item, image)
+            why = f"its label file would be line {self._used[label]}'s"
+            image = self._distinct(item, image)
+            label = label_path(image)
         try:
             target = self.folder.file(label)
             if target.parent not in self._made_dirs:
@@ -158,22 +162,22 @@ class YoloDataset:
             self._failed(item, exc)
             return
         self._used[label] = item.line
-        self._writes.append((item, image, self._writer.submit(_write_text, target, item.text)))
+        write = self._writer.submit(_write_text, target, item.text)
+        self._writes.append((item, image, why, write))
         if len(self._writes) > _PENDING_WRITES:
             self._settle_oldest()
 
-    def _distinct(self, item: LabelFile, image: str) -> tuple[str, str]:
+    def _distinct(self, item: LabelFile, image: str) -> str:
+        """``<stem>-<line><extension>``: an image path whose label file is not taken."""
         path = PurePosixPath(image)
-        other = self._used[label_path(image)]
         for n in range(1, len(self._used) + 2):
-            stem = f"{path.stem}-{item.line}" + (f"-{n}" if n > 1 else "")
-            candidate = str(path.with_stem(stem))
+            candidate = str(path.with_stem(f"{path.stem}-{item.line}" + (f"-{n}" if n > 1 else "")))
             if label_path(candidate) not in self._used:
-                self._note_renamed(candidate, item, f"its label file would be line {other}'s")
-                return candidate, label_path(candidate)
+                return candidate
         raise AssertionError("unreachable: one of len(used) + 1 names is free")
 
     def _note_renamed(self, image: str, item: LabelFile, why: str) -> None:
+        """A line of renamed.tsv: the image is listed under another name than its key."""
         if self._renamed_file is None:
             self._renamed_file = self.folder.file("renamed.tsv").open("w", encoding="utf-8")
             self._renamed_file.write("image in this dataset\tsource-ref\twhy\n")
@@ -181,7 +185,8 @@ class YoloDataset:
         self.renamed += 1
 
     def _settle_oldest(self) -> None:
-        item, image, write = self._writes.popleft()
+        """Wait for the oldest write; list its image once its label file exists."""
+        item, image, why, write = self._writes.popleft()
         try:
             write.result()
         except OSError as exc:
@@ -189,8 +194,8 @@ class YoloDataset:
             return
         self._list.write(f"./{image}\n")
         self.images += 1
-        if item.unsafe_name is not None:
-            self._note_renamed(image, item, f"made safe from {item.unsafe_name!r}")
+        if why is not None:
+            self._note_renamed(image, item, why)
 
     def _failed(self, item: LabelFile, exc: OSError) -> None:
         reason = f"YOLO label not written: {exc.strerror or exc}"

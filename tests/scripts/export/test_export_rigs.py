@@ -241,3 +241,19 @@ def test_rig_field_that_is_not_a_name_and_fingerprint_is_a_problem_line(
     assert problem["reason"] == (
         "line 2: pose.rig: expected {'name': …, 'fingerprint': …}, got \"coco-person-17\""
     )
+
+
+def test_rig_option_that_a_later_line_disagrees_with_stops_the_export(
+    tmp_path: Path, capsys: Any
+) -> None:
+    lines = [
+        labeled(uri("a.jpg"), [answer("a.jpg", skeleton("p", ALICE))]),
+        labeled(uri("truck.jpg"), [answer("truck.jpg", skeleton("t", TRUCK_POINTS))], TRUCK, index=1),
+    ]  # fmt: skip
+    manifest = write_manifest(tmp_path / "output.manifest", lines)
+
+    assert export(tmp_path, manifest, "--rig", "coco-person-17", "--max-pictures", "0") == 2
+
+    err = capsys.readouterr().err
+    assert "--rig 'coco-person-17'" in err and "line 2 records rig 'box-truck'" in err
+    assert not (tmp_path / "out" / "coco_keypoints.json").exists()  # never half a COCO file
