@@ -223,39 +223,36 @@ class LineProcessor:
             out.problems.append(record)
             return
         rig = self.rigs.rigs[parsed.rig]
+        name, unsafe = image_name(source_ref, label, number, self.settings.images_prefix)
+        size, why = image_size(label), ""
+        if size is None:
+            size, why = self._read_size(name, source_ref)
+        instances = []
+        if size is not None:
+            width, height = size
+            for skeleton in label.updated_annotations or []:
+                one = instance(skeleton, rig, width, height)
+                if one is not None:
+                    instances.append(one)
+        # Everything that can fail is done: the line's results are recorded together.
         summary.add(label, rig.name)
+        out.usable.append(number)
         flags, errors = review_notes(label)
         if flags or errors:
             out.flagged[number] = (flags, errors)
-        out.usable.append(number)
-        name, unsafe = image_name(source_ref, label, number, self.settings.images_prefix)
         if parsed.dropped:
-            shown = "; ".join(str(e) for e in parsed.dropped[:3])
-            more = f" (and {len(parsed.dropped) - 3} more)" if len(parsed.dropped) > 3 else ""
-            reason = (
-                f"{len(parsed.dropped)} keypoint(s) not exported with rig {rig.name!r}:"
-                f" {shown}{more}"
-            )
-            out.problems.append(_problem(number, source_ref, reason))
+            out.problems.append(_problem(number, source_ref, _dropped(parsed.dropped, rig.name)))
             summary.keypoints_dropped += len(parsed.dropped)
-        size = image_size(label)
         if size is None:
-            size, why = self._read_size(name, source_ref)
-            if size is None:
-                summary.without_size += 1
-                reason = f"image size unknown ({why}): left out of COCO and YOLO"
-                out.problems.append(_problem(number, source_ref, reason))
-                return
-        width, height = size
+            summary.without_size += 1
+            reason = f"image size unknown ({why}): left out of COCO and YOLO"
+            out.problems.append(_problem(number, source_ref, reason))
+            return
         image = {"id": number, "file_name": name, "width": width, "height": height}
         out.images.append(_json({**image, "s3_uri": source_ref}))
-        instances = []
-        for skeleton in label.updated_annotations or []:
-            one = instance(skeleton, rig, width, height)
-            if one is not None:
-                instances.append(one)
-                summary.clamped += one.clamped
-                out.annotations.append((parsed.rig, _json(annotation_body(one, number))))
+        for one in instances:
+            summary.clamped += one.clamped
+            out.annotations.append((parsed.rig, _json(annotation_body(one, number))))
         if not self.settings.yolo:
             return
         if not yolo_pose.readable(name):
@@ -295,6 +292,12 @@ def image_size(label: ConsolidatedLabel) -> tuple[int, int] | None:
 
 
 _NUMBERS = (int, float)
+
+
+def _dropped(errors: list[FieldError], rig: str) -> str:
+    shown = "; ".join(str(e) for e in errors[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"{len(errors)} keypoint(s) not exported with rig {rig!r}: {shown}{more}"
 
 
 def _problem(number: int, image: str | None, reason: str) -> dict[str, Any]:
