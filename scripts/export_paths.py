@@ -47,11 +47,20 @@ class Folder:
         self.path = path
         self.root = root
         self._resolved_root = root.resolve()
+        #: Whether each directory seen resolves under ``root``: resolved once, not once
+        #: per file (a YOLO dataset writes a file per image into few directories).
+        self._inside: dict[Path, bool] = {}
 
     def file(self, relative: str) -> Path:
         """``path / relative``, or :class:`OutsideOutput` when that resolves outside
         ``--out`` (a ``..`` that slipped through, or a symlink that points away)."""
         target = self.path / relative
-        if not target.resolve().is_relative_to(self._resolved_root):
+        inside = self._inside.get(target.parent)
+        if inside is None:
+            inside = self._inside[target.parent] = self._under_root(target.parent)
+        if not inside or (target.is_symlink() and not self._under_root(target)):
             raise OutsideOutput(f"{relative}: would be written outside {self.root}")
         return target
+
+    def _under_root(self, path: Path) -> bool:
+        return path.resolve().is_relative_to(self._resolved_root)

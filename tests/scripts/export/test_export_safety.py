@@ -112,6 +112,25 @@ def test_symlink_under_out_that_points_away_is_not_written_through(tmp_path: Pat
     )
 
 
+def test_label_file_that_is_a_symlink_pointing_away_is_not_written_through(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    labels = tmp_path / "out" / "yolo" / "coco-person-17" / "labels"
+    labels.mkdir(parents=True)
+    (labels / "a.txt").symlink_to(victim)
+    manifest = write_manifest(
+        tmp_path / "output.manifest", [labeled(uri("a.jpg"), [answer("a.jpg", skeleton("p", BOB))])]
+    )
+
+    assert export(tmp_path, manifest, "--max-pictures", "0") == 1
+
+    assert victim.read_text() == "keep me"
+    [problem] = problems(tmp_path / "out")
+    assert "labels/a.txt: would be written outside" in problem["reason"]
+
+
 def test_null_array_and_non_utf8_lines_are_listed_and_the_rest_exported(
     tmp_path: Path, capsys: Any
 ) -> None:
