@@ -3,8 +3,9 @@
 Run: ``python -m benchmarks export`` (``--sizes 10000 100000``).
 
 Each line is what the post-annotation Lambda writes for one image: one worker,
-two people of 17 keypoints (about 5 KB of JSON, the consolidated skeletons
-plus the worker's copy), built with the handlers' own ``build_label``. Each
+two people of 17 keypoints (about 3 KB of JSON, the consolidated skeletons and
+the worker's result), built with the handlers' own ``build_label``, and the
+rig the label records (so no stack and no ``--rig`` are needed). Each
 size is exported by ``scripts.export_results`` in a fresh interpreter (so the
 peak resident memory is that run's alone), pictures off (there are no images):
 one process, then the default worker processes, without and with YOLO labels.
@@ -69,12 +70,14 @@ def make_manifest(path: Path, lines: int, seed: int = 11) -> int:
             "total_time_in_seconds": str(rng.randint(20, 90)),
         }
         parsed = parse_answer(json.dumps(answer), worker_id="private.us-east-1.w1", rig=rig)
-        label = build_label("@@ID@@", [parsed], data_object_s3_uri=source, rig=rig)
+        label = build_label("@@ID@@", [parsed], data_object_s3_uri=source, rig=rig).to_jsonable()
+        # As the post-annotation Lambda writes it: the rig the label was made with.
+        label["rig"] = {"name": rig.name, "fingerprint": rig.fingerprint}
         templates.append(
             json.dumps(
                 {
                     "source-ref": source,
-                    "pose": label.to_jsonable(),
+                    "pose": label,
                     "pose-metadata": {
                         "type": "groundtruth/custom",
                         "job-name": "bench",
@@ -96,7 +99,7 @@ def child(manifest: Path, out: Path, jobs: int, yolo: bool) -> None:
     from scripts import export_results
 
     baseline = _usage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    argv = [str(manifest), "--rig", "coco-person-17", "--out", str(out), "--max-pictures", "0"]
+    argv = [str(manifest), "--out", str(out), "--max-pictures", "0"]
     argv += ["--jobs", str(jobs), *([] if yolo else ["--no-yolo"])]
     start = time.perf_counter()
     cpu_start = _cpu()

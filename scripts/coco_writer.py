@@ -2,9 +2,16 @@
 
 COCO puts all images before all annotations in one JSON object. Each list is
 streamed to its own temporary file beside the output, and ``close`` joins them
-(and the rig's category) into the final file, which appears only once complete.
-Entries arrive serialised (made by :mod:`scripts.export_lines` with
-:func:`handlers.coco.coco_annotation`); annotation ids are given here, in order.
+(and the categories) into the final file, which appears only once complete.
+Entries arrive serialised (made by :mod:`scripts.export_lines`); annotation ids
+and category ids are given here, in order.
+
+One category per rig, numbered from 1 in the order the rigs first appear. The
+human rigs' category is named ``person`` (supercategory ``person``), as COCO
+names it and as every tool that merges with COCO expects; any other rig's is
+named after the rig. Every category also carries ``"rig": {"name": …,
+"fingerprint": …}``, the rig it was exported with (COCO readers ignore keys
+they do not know).
 """
 
 from __future__ import annotations
@@ -15,17 +22,48 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 from handlers.coco import coco_category
 from handlers.rig import Rig
+from scripts.export_geometry import Instance
+
+#: Bundled rigs of people: their category is COCO's ``person``.
+PERSON_RIGS = frozenset({"coco-person-17", "human-18"})
+PERSON = "person"
+
+
+def category_name(rig: Rig) -> str:
+    """The COCO category (and YOLO class) name of ``rig``'s skeletons."""
+    return PERSON if rig.name in PERSON_RIGS else rig.name
+
+
+def category(rig: Rig, category_id: int) -> dict[str, Any]:
+    """The ``categories[]`` entry of ``rig`` (see the module doc)."""
+    name = category_name(rig)
+    entry = coco_category(rig, category_id=category_id, name=name, supercategory=name)
+    entry["rig"] = {"name": rig.name, "fingerprint": rig.fingerprint}
+    return entry
+
+
+def annotation_body(one: Instance, image_id: int) -> dict[str, Any]:
+    """An ``annotations[]`` entry without ``id`` and ``category_id`` (given by the writer)."""
+    return {
+        "image_id": image_id,
+        "keypoints": one.keypoints,
+        "num_keypoints": one.labeled,
+        "bbox": list(one.box),
+        "area": one.area,
+        "iscrowd": 0,
+    }
 
 
 class CocoWriter:
-    def __init__(self, path: Path, rig: Rig, *, description: str) -> None:
+    def __init__(self, path: Path, *, description: str) -> None:
         self.path = path
-        self.rig = rig
         self.description = description
+        self.categories: list[dict[str, Any]] = []
+        self._category_ids: dict[str, int] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         self._images = _ListFile(path.parent)
         self._annotations = _ListFile(path.parent)
@@ -37,13 +75,25 @@ class CocoWriter:
         self.image_count += len(entries)
         self._images.add_raw(entries)
 
-    def add_annotations_json(self, bodies: list[str]) -> None:
-        """Add ``annotations[]`` entries serialised without their ``id``, which is
-        given here, in the order of the calls."""
+    def category_id(self, rig: Rig) -> int:
+        """The id of ``rig``'s category, added on first use."""
+        fingerprint = rig.fingerprint
+        found = self._category_ids.get(fingerprint)
+        if found is None:
+            found = self._category_ids[fingerprint] = len(self.categories) + 1
+            self.categories.append(category(rig, found))
+        return found
+
+    def add_annotations_json(self, bodies: list[tuple[int, str]]) -> None:
+        """Add ``annotations[]`` entries, each ``(category id, JSON without id and
+        category_id)``; ids are given here, in the order of the calls."""
         first = self.annotation_count + 1
         self.annotation_count += len(bodies)
         self._annotations.add_raw(
-            [f'{{"id":{n},{body[1:]}' for n, body in enumerate(bodies, start=first)]
+            [
+                f'{{"id":{n},"category_id":{category_id},{body[1:]}'
+                for n, (category_id, body) in enumerate(bodies, start=first)
+            ]
         )
 
     def close(self) -> None:
@@ -64,7 +114,7 @@ class CocoWriter:
             out.write(',\n"annotations": ')
             self._annotations.copy_to(out)
             out.write(',\n"categories": ')
-            out.write(json.dumps([coco_category(self.rig)], ensure_ascii=False))
+            out.write(json.dumps(self.categories, ensure_ascii=False))
             out.write("}\n")
         partial.replace(self.path)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageOps
@@ -30,9 +31,9 @@ FLAG_COLOR = "#FFEB3B"
 OUTLINE_COLOR = "#000000"
 
 
-def oriented_size(path: Path) -> tuple[int, int]:
+def oriented_size(file: Path | IO[bytes]) -> tuple[int, int]:
     """``(width, height)`` as a browser shows the image (EXIF orientation applied)."""
-    with Image.open(path) as image:
+    with Image.open(file) as image:
         width, height = image.size
         # Orientations 5-8 turn the image a quarter: width and height swap.
         if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
@@ -91,6 +92,8 @@ class ReviewItem:
     picture: str | None
     flags: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Why there is no picture, when there is none.
+    missing: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -126,7 +129,8 @@ def review_page(items: Sequence[ReviewItem], *, title: str, summary: Sequence[st
             href = html.escape(quote(item.picture), quote=True)
             body = f'<a href="{href}"><img src="{href}" alt="{name}" loading="lazy"></a>'
         else:
-            body = "<p>(no picture: image not available)</p>"
+            why = html.escape(item.missing or "image not available")
+            body = f"<p>(no picture: {why})</p>"
         notes = [f"<li>{html.escape(flag)}</li>" for flag in item.flags]
         notes += [f'<li class="error">{html.escape(error)}</li>' for error in item.errors]
         notes_html = f"<ul>{''.join(notes)}</ul>" if notes else ""

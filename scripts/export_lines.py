@@ -1,44 +1,57 @@
 """The per-line half of an export: read one output-manifest line, make its COCO and YOLO.
 
 For a large manifest this runs in worker processes, a chunk of lines per task,
-so it returns small picklable results: COCO annotation bodies already
-serialised (the parent adds the ids, which must follow manifest order), the
-review notes of flagged images, and the chunk's :class:`Summary`. YOLO label
-files are written here, by a few threads (creating many small files is
-system-call bound, and threads overlap those calls).
+so it returns small picklable results: COCO entries already serialised (the
+parent numbers annotations and categories, which must follow manifest order),
+YOLO label texts (the parent names and writes the files: only it sees every
+image, so only it can keep two images from sharing a label file), the review
+notes of flagged images, the records for ``problems.jsonl``, and the chunk's
+:class:`Summary`. Lines are read as bytes, so a byte that is not UTF-8 costs
+its line, not the export.
 
-Lines are parsed by :func:`handlers.output_manifest.parse_output_manifest_line`.
-Each worker's own copy of the skeletons is left out before parsing: the export
+A line is parsed by :func:`handlers.output_manifest.parse_output_manifest_line`
+against the rig that its label records (:mod:`scripts.export_rigs`). Each
+worker's own copy of the skeletons is left out before parsing: the export
 writes the consolidated skeletons, and reads from the workers only their image
 size and time; validating the copies too would double the cost of a line.
+
+Nothing a worker submitted is left out quietly: a line that cannot be read, has
+no usable answer, has keypoints the rig does not have, or an image whose size
+cannot be found becomes a record in ``problems.jsonl`` (line number, image as
+written, reason). One bad line never stops the others.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
-from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.coco import coco_annotation
 from handlers.label import ConsolidatedLabel
-from handlers.output_manifest import label_attribute_names, parse_output_manifest_line
+from handlers.output_manifest import (
+    DEFAULT_LABEL_ATTRIBUTE,
+    label_attribute_names,
+    parse_output_manifest_line,
+)
 from handlers.overflow import OVERFLOW_DIR, restore_overflow
-from handlers.rig import Rig
-from handlers.skeleton import AnnotationError, FieldError, Skeleton
-from scripts import draw_skeletons, yolo_pose
+from handlers.skeleton import AnnotationError, FieldError, json_problem, show_value
+from scripts import draw_skeletons, export_paths, yolo_pose
 from scripts.aws import AwsClients
-from scripts.cli import UserError
+from scripts.coco_writer import annotation_body
+from scripts.export_geometry import instance
+from scripts.export_rigs import RigBook, RigMismatch, RigUnknown, recorded_rig
+from scripts.export_s3 import NO_ACCESS, S3Access, S3Reader, S3Unreadable
 from scripts.export_summary import Summary
-from scripts.s3 import S3Uri
 
 #: Lines per task sent to a worker process.
 CHUNK_LINES = 500
@@ -47,26 +60,21 @@ CHUNK_LINES = 500
 INLINE_CHUNKS = 4
 #: Keys of a worker's result that the export does not read (see the module doc).
 _WORKER_KEYS_SKIPPED = ("updated_annotations", "raw")
-_PENDING_WRITES = 256
 #: Decoded overflow files kept by each process (see _RecentFiles).
 OVERFLOW_FILES_KEPT = 4
 
-Chunk = list[tuple[int, str]]
+#: Numbered lines as read: bytes (decoded here, so a bad byte costs one line) or text.
+Chunk = list[tuple[int, bytes | str]]
 
 
 @dataclass(frozen=True)
 class OverflowFiles:
     """Where the fields that the post-annotation Lambda moved out of a large response
-    are read back from (:mod:`handlers.overflow`).
-
-    Beside a local manifest first: in ``folder``, the file at the path that
-    follows ``pose-labeling-overflow/`` in its URI, or with its name alone. Else
-    from S3: in the export's own process through its clients, in worker
-    processes through clients made for ``region`` (None: no S3).
-    """
+    are read back from (:mod:`handlers.overflow`): beside a local manifest first, in
+    ``folder``, the file at the path that follows ``pose-labeling-overflow/`` in its
+    URI, or with its name alone; else from S3."""
 
     folder: Path | None = None
-    region: str | None = None
 
     def local_copy(self, uri: str) -> Path | None:
         if self.folder is None:
@@ -80,12 +88,13 @@ class OverflowFiles:
 
 @dataclass(frozen=True)
 class Settings:
-    rig: Rig
+    rigs: RigBook
     label_attribute: str | None
     images_prefix: str
     images_dir: Path | None
-    yolo_labels: Path | None
+    yolo: bool
     overflow: OverflowFiles = OverflowFiles()
+    s3: S3Access = NO_ACCESS
 
 
 @dataclass(slots=True)
@@ -94,8 +103,11 @@ class ChunkResult:
 
     #: COCO ``images[]`` entries, final JSON (the id is the manifest line number).
     images: list[str] = field(default_factory=list)
-    #: COCO ``annotations[]`` entries, JSON without the ``id`` (numbered by the parent).
-    annotations: list[str] = field(default_factory=list)
+    #: COCO ``annotations[]`` entries: (rig, JSON without ``id`` and ``category_id``);
+    #: a rig is its position in ``Settings.rigs.rigs``.
+    annotations: list[tuple[int, str]] = field(default_factory=list)
+    #: (rig, YOLO label file) per exported image.
+    yolo: list[tuple[int, yolo_pose.LabelFile]] = field(default_factory=list)
     #: Line numbers of the usable images, and review notes of the flagged ones.
     usable: list[int] = field(default_factory=list)
     flagged: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
@@ -104,56 +116,71 @@ class ChunkResult:
     summary: Summary = field(default_factory=Summary)
 
 
+@dataclass(slots=True)
+class ParsedLine:
+    source_ref: str | None
+    #: None when the line has no label (not labeled).
+    label: ConsolidatedLabel | None = None
+    #: The rig the label is exported with: a position in ``Settings.rigs.rigs``.
+    rig: int = 0
+    #: Problems the export found in the label's skeletons (keypoints it left out).
+    dropped: list[FieldError] = field(default_factory=list)
+
+
 class LineProcessor:
     def __init__(self, settings: Settings, clients: AwsClients | None = None) -> None:
         self.settings = settings
-        self.rig = settings.rig
-        self._clients = clients
+        self.rigs = settings.rigs
+        self.s3 = S3Reader(settings.s3, clients)
         self._overflow_files = _RecentFiles(OVERFLOW_FILES_KEPT)
-        self._writer: ThreadPoolExecutor | None = None
-        self._writes: deque[Future[None]] = deque()
-        self._made_dirs: set[Path] = set()
 
     def chunk(self, lines: Chunk) -> ChunkResult:
         result = ChunkResult()
-        for number, text in lines:
-            self.line(number, text, result)
-        self._finish_writes()
+        for number, raw in lines:
+            self.line(number, raw, result)
         return result
 
-    def parse(self, number: int, text: str) -> tuple[str | None, ConsolidatedLabel | None]:
-        """(source-ref, label) of one line; AnnotationError when it cannot be read."""
+    def parse(self, number: int, raw: bytes | str) -> ParsedLine:
+        """One line read, against its label's rig; AnnotationError when it cannot be
+        read, RigMismatch/RigUnknown (which stop the export) when its rig is unusable."""
         where = f"line {number}"
-        data = _decode(text)
-        if isinstance(data, dict):
-            attribute = self.settings.label_attribute
-            names = [attribute] if attribute else label_attribute_names(data)
-            for name in names:
-                if isinstance(data.get(name), dict) and data[name].get("overflow"):
-                    data[name] = self._restore(data[name], f"{where}: {name}")
-            _drop_worker_skeletons(data, names)
+        data = decode(raw, where)
+        source_ref = data.get("source-ref")
+        source_ref = source_ref if isinstance(source_ref, str) else None
+        try:
+            name = label_attribute(data, self.settings.label_attribute)
+        except AnnotationError as exc:
+            raise AnnotationError(exc.errors, where) from exc
+        if name is None:
+            return ParsedLine(source_ref)
+        label = data[name]
+        if isinstance(label, dict) and label.get("overflow"):
+            label = data[name] = self._restore(label, f"{where}: {name}")
+        _drop_worker_skeletons(label)
+        try:
+            rig = self.rigs.choose(recorded_rig(label, name), where)
+        except AnnotationError as exc:
+            raise AnnotationError(exc.errors, where) from exc
+        stored = len(label.get("errors") or []) if isinstance(label, dict) else 0
         parsed = parse_output_manifest_line(
-            data,
-            label_attribute_name=self.settings.label_attribute,
-            rig=self.rig,
-            where=where,
+            data, label_attribute_name=name, rig=self.rigs.rigs[rig], where=where
         )
-        label = parsed.label
-        return (parsed.source_ref or (label.image_s3_location if label else None)), label
+        if parsed.label is None:
+            return ParsedLine(source_ref)
+        prefix = f"{name}.updated_annotations"
+        dropped = [
+            e
+            for e in parsed.label.errors[stored:]
+            if e.level == "error" and e.field.startswith(prefix)
+        ]
+        source_ref = source_ref or parsed.label.image_s3_location
+        return ParsedLine(source_ref, parsed.label, rig, dropped)
 
     def _restore(self, label: dict[str, Any], where: str) -> dict[str, Any]:
         """The label with the fields the Lambda moved to its overflow file put back."""
         try:
             return restore_overflow(label, self._read_overflow, self._overflow_files)
-        except (
-            OSError,
-            ValueError,
-            KeyError,
-            TypeError,
-            UserError,
-            BotoCoreError,
-            ClientError,
-        ) as exc:
+        except (OSError, ValueError, KeyError, TypeError, S3Unreadable) as exc:
             uri = label["overflow"].get("s3_uri") if isinstance(label["overflow"], dict) else None
             problem = f"the fields moved to {uri} could not be read back: {_reason(exc)}"
             raise AnnotationError([FieldError("overflow", problem)], where) from exc
@@ -162,89 +189,129 @@ class LineProcessor:
         local = self.settings.overflow.local_copy(uri)
         if local is not None:
             return local.read_text(encoding="utf-8")
-        if self._clients is None and self.settings.overflow.region is not None:
-            self._clients = AwsClients(self.settings.overflow.region)
-        if self._clients is None:
-            raise FileNotFoundError(
-                "no copy beside the manifest, and no S3 access without the stack's outputs"
-            )
-        target = S3Uri.parse(uri, what="overflow file")
-        body = self._clients.s3.get_object(Bucket=target.bucket, Key=target.key)["Body"]
-        return str(body.read().decode("utf-8"))
-
-    def line(self, number: int, text: str, out: ChunkResult) -> None:
-        summary = out.summary
-        summary.lines += 1
         try:
-            source_ref, label = self.parse(number, text)
+            return self.s3.read(uri).decode("utf-8")
+        except S3Unreadable as exc:
+            raise S3Unreadable(f"no copy beside the manifest, and {exc}") from exc
+
+    def line(self, number: int, raw: bytes | str, out: ChunkResult) -> None:
+        """Export one line into ``out``; whatever is wrong with it becomes a problem record."""
+        out.summary.lines += 1
+        try:
+            self._line(number, raw, out)
         except AnnotationError as exc:
-            summary.unusable += 1
-            out.problems.append({"line": number, "error": str(exc)})
-            return
+            out.summary.unusable += 1
+            out.problems.append(_problem(number, _source_ref_of(raw), str(exc)))
+        except (RigMismatch, RigUnknown):
+            raise  # a rig the export cannot use: the whole export stops
+        except Exception as exc:  # one bad line never ends the export
+            out.summary.unusable += 1
+            reason = f"line {number}: could not be read ({type(exc).__name__}: {exc})"
+            out.problems.append(_problem(number, _source_ref_of(raw), reason))
+
+    def _line(self, number: int, raw: bytes | str, out: ChunkResult) -> None:
+        summary = out.summary
+        parsed = self.parse(number, raw)
+        label, source_ref = parsed.label, parsed.source_ref
         if label is None:
             summary.unlabeled += 1
             return
         if not label.usable:
             summary.unusable += 1
-            out.problems.append(
-                {
-                    "line": number,
-                    "source-ref": source_ref,
-                    "error": "no usable worker answer",
-                    "errors": [str(e) for e in label.errors],
-                }
-            )
+            record = _problem(number, source_ref, "no usable worker answer")
+            record["errors"] = [str(e) for e in label.errors]
+            out.problems.append(record)
             return
-        name = image_name(source_ref, label, number, self.settings.images_prefix)
-        size = label.image_size or self._local_size(name)
+        rig = self.rigs.rigs[parsed.rig]
+        name, unsafe = image_name(source_ref, label, number, self.settings.images_prefix)
+        size, why = image_size(label), ""
         if size is None:
-            summary.without_size += 1
-        width, height = size or (None, None)
-        image = {"id": number, "file_name": name, "width": width, "height": height}
-        out.images.append(_json({**image, "s3_uri": source_ref}))
-        skeletons = [s for s in label.updated_annotations or [] if s.num_labeled]
-        for skeleton in skeletons:
-            body = coco_annotation(skeleton, self.rig, annotation_id=0, image_id=number)
-            del body["id"]  # numbered by the parent, in manifest order
-            out.annotations.append(_json(body))
-        if self.settings.yolo_labels is not None:
-            if size is None:
-                error = "image size unknown: no YOLO label written"
-                out.problems.append({"line": number, "image": name, "error": error})
-            else:
-                self._write_yolo(name, skeletons, size)
+            size, why = self._read_size(name, source_ref)
+        instances = []
+        if size is not None:
+            width, height = size
+            for skeleton in label.updated_annotations or []:
+                one = instance(skeleton, rig, width, height)
+                if one is not None:
+                    instances.append(one)
+        # Everything that can fail is done: the line's results are recorded together.
+        summary.add(label, rig.name)
         out.usable.append(number)
         flags, errors = review_notes(label)
         if flags or errors:
             out.flagged[number] = (flags, errors)
-        summary.add(label)
+        if parsed.dropped:
+            out.problems.append(_problem(number, source_ref, _dropped(parsed.dropped, rig.name)))
+            summary.keypoints_dropped += len(parsed.dropped)
+        if size is None:
+            summary.without_size += 1
+            reason = f"image size unknown ({why}): left out of COCO and YOLO"
+            out.problems.append(_problem(number, source_ref, reason))
+            return
+        image = {"id": number, "file_name": name, "width": width, "height": height}
+        out.images.append(_json({**image, "s3_uri": source_ref}))
+        for one in instances:
+            summary.clamped += one.clamped
+            out.annotations.append((parsed.rig, _json(annotation_body(one, number))))
+        if not self.settings.yolo:
+            return
+        if not yolo_pose.readable(name):
+            reason = "not in YOLO: Ultralytics reads only files named with an image extension"
+            out.problems.append(_problem(number, source_ref, reason))
+            return
+        text = "".join(yolo_pose.yolo_line(i, width, height) + "\n" for i in instances)
+        label_file = yolo_pose.LabelFile(number, name, text, source_ref, unsafe)
+        out.yolo.append((parsed.rig, label_file))
 
-    def _local_size(self, name: str) -> tuple[int, int] | None:
+    def _read_size(self, name: str, source_ref: str | None) -> tuple[tuple[int, int] | None, str]:
+        """The image's size from a local copy, else from S3; or None and why not."""
         path = local_image(self.settings.images_dir, name)
-        return draw_skeletons.oriented_size(path) if path else None
+        try:
+            if path is not None:
+                return draw_skeletons.oriented_size(path), ""
+            if self.settings.images_dir is not None:
+                return None, f"not in {self.settings.images_dir}"
+            if not source_ref:
+                return None, "no source-ref"
+            return draw_skeletons.oriented_size(BytesIO(self.s3.read(source_ref))), ""
+        except S3Unreadable as exc:
+            return None, str(exc)
+        except (OSError, ValueError) as exc:  # PIL: not an image it can read
+            return None, f"cannot read the image: {exc}"
 
-    def _write_yolo(self, name: str, skeletons: list[Skeleton], size: tuple[int, int]) -> None:
-        assert self.settings.yolo_labels is not None
-        path = yolo_pose.label_path(self.settings.yolo_labels, name)
-        if path.parent not in self._made_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(path.parent)
-        width, height = size
-        text = "".join(yolo_pose.yolo_line(s, self.rig, width, height) + "\n" for s in skeletons)
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="yolo")
-        self._writes.append(self._writer.submit(_write_text, path, text))
-        if len(self._writes) > _PENDING_WRITES:
-            self._writes.popleft().result()
 
-    def _finish_writes(self) -> None:
-        while self._writes:
-            self._writes.popleft().result()
+def image_size(label: ConsolidatedLabel) -> tuple[int, int] | None:
+    """``(width, height)`` from the label, if it is a pair of positive numbers."""
+    size = label.image_size
+    if size is None:
+        return None
+    width, height = size
+    if type(width) in _NUMBERS and type(height) in _NUMBERS and 0 < width < math.inf > height > 0:
+        return size
+    return None
 
-    def close(self) -> None:
-        self._finish_writes()
-        if self._writer is not None:
-            self._writer.shutdown()
+
+_NUMBERS = (int, float)
+
+
+def _dropped(errors: list[FieldError], rig: str) -> str:
+    shown = "; ".join(str(e) for e in errors[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"{len(errors)} keypoint(s) not exported with rig {rig!r}: {shown}{more}"
+
+
+def _problem(number: int, image: str | None, reason: str) -> dict[str, Any]:
+    return {"line": number, "image": image, "reason": reason}
+
+
+def _source_ref_of(raw: bytes | str) -> str | None:
+    """The source-ref of a line that could not be used, for its problem record."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    value = data.get("source-ref") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
 
 
 #: Compact, UTF-8 as is; made once (json.dumps with these options makes one per call).
@@ -260,29 +327,51 @@ def _json(value: Any) -> str:
         return _COMPACT.encode(value)
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-
-
-def _decode(text: str) -> Any:
-    """A manifest line decoded (by orjson, twice as fast, else by json, which reads what
-    orjson refuses: NaN, integers beyond 64 bits); the text itself if neither can, so
-    that the handlers' parser says what is wrong, in its words."""
+def decode(raw: bytes | str, where: str) -> dict[str, Any]:
+    """A manifest line as a JSON object (by orjson, twice as fast, else by json, which
+    reads what orjson refuses: NaN, integers beyond 64 bits), or AnnotationError."""
     try:
-        return orjson.loads(text)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+        text = raw
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                byte = f"0x{raw[exc.start]:02x}"
+                problem = f"not UTF-8 (byte {byte} at position {exc.start + 1})"
+                raise AnnotationError([FieldError("line", problem)], where) from exc
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            problem = f"not valid JSON ({json_problem(exc, str(text))})"
+            raise AnnotationError([FieldError("line", problem)], where) from exc
+    if not isinstance(data, dict):
+        problem = f"expected a JSON object, got {show_value(data)}"
+        raise AnnotationError([FieldError("line", problem)], where)
+    return data
+
+
+def label_attribute(data: dict[str, Any], given: str | None) -> str | None:
+    """The key of the line's label: ``given``; else the key with a ``-metadata``
+    companion (``label-results`` if several have one); else ``label-results`` if
+    present. None: the line has no label."""
+    if given is not None:
+        return given if given in data else None
+    names = label_attribute_names(data)
+    if len(names) > 1 and DEFAULT_LABEL_ATTRIBUTE in names:
+        return DEFAULT_LABEL_ATTRIBUTE
+    if len(names) > 1:
+        problem = f"several label attributes ({', '.join(names)}); say which with --label-attribute"
+        raise AnnotationError([FieldError("line", problem)])
+    if names:
+        return names[0]
+    return DEFAULT_LABEL_ATTRIBUTE if DEFAULT_LABEL_ATTRIBUTE in data else None
 
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, KeyError):  # restore_overflow: the file holds nothing for the label
         return str(exc.args[0]) if exc.args else "missing entry"
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or exc)
     return str(exc) or type(exc).__name__
 
 
@@ -304,25 +393,27 @@ class _RecentFiles(OrderedDict[str, Any]):
             self.popitem(last=False)
 
 
-def _drop_worker_skeletons(data: dict[str, Any], names: list[str]) -> None:
-    for name in names:
-        label = data.get(name)
-        if isinstance(label, dict) and isinstance(label.get("workers"), list):
-            label["workers"] = [
-                {k: v for k, v in w.items() if k not in _WORKER_KEYS_SKIPPED}
-                if isinstance(w, dict)
-                else w
-                for w in label["workers"]
-            ]
+def _drop_worker_skeletons(label: Any) -> None:
+    if isinstance(label, dict) and isinstance(label.get("workers"), list):
+        label["workers"] = [
+            {k: v for k, v in w.items() if k not in _WORKER_KEYS_SKIPPED}
+            if isinstance(w, dict)
+            else w
+            for w in label["workers"]
+        ]
 
 
 def image_name(
     source_ref: str | None, label: ConsolidatedLabel, number: int, images_prefix: str
-) -> str:
-    """The image's path for COCO and YOLO: its S3 key without ``images_prefix``."""
+) -> tuple[str, str | None]:
+    """The image's name in the export: its S3 key without ``images_prefix``, made safe
+    (:func:`scripts.export_paths.safe_name`); and the name before, if that changed it."""
     if source_ref and source_ref.startswith("s3://"):
-        return S3Uri.parse(source_ref).key.removeprefix(images_prefix)
-    return label.image_file_name or f"line-{number}"
+        plain = source_ref.removeprefix("s3://").partition("/")[2].removeprefix(images_prefix)
+    else:
+        plain = label.image_file_name or ""
+    name = export_paths.safe_name(plain) or f"line-{number}"
+    return name, (None if name == plain else plain)
 
 
 def local_image(images_dir: Path | None, name: str) -> Path | None:
@@ -330,10 +421,10 @@ def local_image(images_dir: Path | None, name: str) -> Path | None:
     (also URL-decoded, as the offline preview writes its ``source-ref`` keys)."""
     if images_dir is None:
         return None
-    for relative in (name, Path(name).name, unquote(Path(name).name)):
-        candidate = images_dir / relative
-        if candidate.is_file():
-            return candidate
+    file_name = Path(name).name
+    for relative in (name, file_name, export_paths.safe_name(unquote(file_name))):
+        if relative and (images_dir / relative).is_file():
+            return images_dir / relative
     return None
 
 
@@ -363,12 +454,12 @@ def _in_worker(chunk: Chunk) -> ChunkResult:
     return _processor.chunk(chunk)
 
 
-def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[Chunk]:
+def chunks(lines: Iterable[bytes | str], size: int = CHUNK_LINES) -> Iterator[Chunk]:
     """Non-blank lines, numbered from 1 as in the file, ``size`` at a time."""
     chunk: Chunk = []
-    for number, text in enumerate(lines, start=1):
-        if text.strip():
-            chunk.append((number, text))
+    for number, raw in enumerate(lines, start=1):
+        if raw.strip():
+            chunk.append((number, raw))
             if len(chunk) == size:
                 yield chunk
                 chunk = []
@@ -377,7 +468,7 @@ def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[Chunk]:
 
 
 def process(
-    lines: Iterable[str],
+    lines: Iterable[bytes | str],
     settings: Settings,
     *,
     jobs: int,
@@ -390,35 +481,32 @@ def process(
     The first chunks are processed here; after them, with ``jobs`` > 1, the rest
     go to that many worker processes, with at most two chunks per process in
     flight, so memory stays flat however long the manifest is. ``clients`` read
-    overflow files from S3 in this process (workers make their own).
+    S3 in this process (workers make their own).
     """
     local = LineProcessor(settings, clients)
     pending = chunks(lines, chunk_lines)
-    try:
-        if jobs <= 1:
-            for chunk in pending:
-                yield chunk, local.chunk(chunk)
-            return
-        for _, chunk in zip(range(inline_chunks), pending, strict=False):
+    if jobs <= 1:
+        for chunk in pending:
             yield chunk, local.chunk(chunk)
-        first = next(pending, None)
-        if first is None:
-            return
-        with ProcessPoolExecutor(
-            max_workers=jobs, initializer=_init_worker, initargs=(settings,)
-        ) as pool:
-            window: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
-            window.append((first, pool.submit(_in_worker, first)))
-            for chunk in pending:
-                window.append((chunk, pool.submit(_in_worker, chunk)))
-                if len(window) >= 2 * jobs:
-                    done, future = window.popleft()
-                    yield done, future.result()
-            while window:
+        return
+    for _, chunk in zip(range(inline_chunks), pending, strict=False):
+        yield chunk, local.chunk(chunk)
+    first = next(pending, None)
+    if first is None:
+        return
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(settings,)
+    ) as pool:
+        window: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
+        window.append((first, pool.submit(_in_worker, first)))
+        for chunk in pending:
+            window.append((chunk, pool.submit(_in_worker, chunk)))
+            if len(window) >= 2 * jobs:
                 done, future = window.popleft()
                 yield done, future.result()
-    finally:
-        local.close()
+        while window:
+            done, future = window.popleft()
+            yield done, future.result()
 
 
 def default_jobs() -> int:

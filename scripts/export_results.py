@@ -5,23 +5,45 @@ an s3:// URI of an output manifest, or a local file (such as the offline
 preview's output.manifest). The manifest is streamed, line by line, and both
 spellings of Ground Truth's metadata are read. Written to --out:
 
-  coco_keypoints.json  COCO keypoints: images with width/height (the id is the image's
-                       line number in the manifest), one annotation per skeleton
-                       ([x, y, v] in rig order, num_keypoints, bbox, area), the rig
-                       as the category
+  coco_keypoints.json  COCO keypoints: images with their width and height (the id is
+                       the image's line number in the manifest), one annotation per
+                       skeleton ([x, y, v] in rig order, num_keypoints, bbox, area),
+                       one category per rig (`person` for the human rigs; the rig's
+                       name and fingerprint in the category's "rig" field)
   summary.json         images, skeletons, keypoints, labeling time per image (mean,
                        median), share of pre-annotations modified, QA flags, agreement
-  yolo/                Ultralytics YOLO pose labels (labels/<image>.txt, data.yaml)
+  yolo/<rig>/          an Ultralytics YOLO pose dataset per rig: data.yaml (no `path`:
+                       train from any directory), images.txt (the exported images),
+                       labels/ where Ultralytics looks for them; copy the images into
+                       images/
   pictures/, review.html
                        up to --max-pictures images with their skeletons drawn in the
                        rig's colours, on one page that lists flagged images first
-  problems.jsonl       every line that could not be used, and why (only if any)
+  problems.jsonl       one line per manifest line not exported whole: line number,
+                       image (source-ref as written), reason
+
+The rig: every label records the rig it was made with, and is exported with it
+(a manifest of several rigs gives one COCO category and one YOLO folder each).
+--rig names the rig for labels from before labels recorded it; a --rig that is
+not the labels' own stops the export with one line naming both.
+
+Nothing is lost quietly: a line that cannot be read, has no usable answer, has
+keypoints that are not in its rig, or an image whose size is unknown (read from
+the image, local copy or S3, when the label lacks it) goes to problems.jsonl, and
+the export exits with status 1 unless --allow-partial is given. Keypoints outside
+the image are moved onto its edge, in COCO and YOLO alike; a box is at least 2% of
+the image's longer side (docs/export.md).
 
 examples:
-  python -m scripts.export_results pose-20250314-093000-1f2e --out export/
-  python -m scripts.export_results s3://BUCKET/labeling_jobs/output/JOB/manifests/output/output.manifest
-  python -m scripts.export_results preview-output/output.manifest --rig coco-person-17 \\
-      --images example-images --max-pictures 20
+  .venv/bin/python -m scripts.export_results pose-20250314-093000-1f2e --out export/
+  .venv/bin/python -m scripts.export_results \\
+      s3://BUCKET/labeling_jobs/output/JOB/manifests/output/output.manifest
+  .venv/bin/python -m scripts.export_results preview-output/output.manifest \\
+      --images preview-output/sample-images --max-pictures 20
+  # labels from before labels recorded their rig; accept lines not exported whole
+  .venv/bin/python -m scripts.export_results old.manifest --rig human-18 --allow-partial
+  # then train from any directory, once the images are in export/yolo/coco-person-17/images/
+  yolo pose train data=export/yolo/coco-person-17/data.yaml
 
 Labels whose fields the post-annotation Lambda moved to an overflow file (to keep
 a very large batch under Lambda's response limit) are put back whole: the file
@@ -29,30 +51,36 @@ is read from S3, or, for a local manifest, from a copy beside it (at
 pose-labeling-overflow/<the rest of its key>, or by its file name). A label whose
 file cannot be read is listed in problems.jsonl, never exported incomplete.
 
-Large manifests are read by --jobs worker processes. The summary is printed to
-stdout; progress goes to stderr.
+Images and overflow files are read from S3 with the stack's region, or, for a
+local manifest, with the default AWS credentials when there are some. Large
+manifests are read by --jobs worker processes. The summary is printed to stdout;
+progress and warnings go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import BytesIO
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+import orjson
 from PIL import Image
 from tqdm import tqdm
 
+from components.stack_outputs import StackOutputs
 from handlers.rig import Rig, RigError, load_rig
-from scripts import draw_skeletons, export_lines, gt_limits, stack, yolo_pose
+from scripts import draw_skeletons, export_lines, export_paths, gt_limits, stack, yolo_pose
 from scripts.aws import AwsClients
-from scripts.cli import ArgumentParser, UsageError, UserError, run, warn
-from scripts.coco_writer import CocoWriter
+from scripts.cli import EXIT_FAILURE, ArgumentParser, UsageError, UserError, run, warn
+from scripts.coco_writer import CocoWriter, category_name
+from scripts.export_rigs import RecordedRig, RigBook, recorded_rig
+from scripts.export_s3 import S3Access, S3Reader, S3Unreadable
 from scripts.export_summary import Summary
 from scripts.s3 import S3Uri
 
@@ -60,6 +88,9 @@ PROG = "python -m scripts.export_results"
 IMAGES_PREFIX = "labeling_jobs/images/"
 DEFAULT_MAX_PICTURES = 100
 _READ_CHUNK = 1 << 20
+#: Lines read ahead, at most, to find the first label and check its rig before
+#: anything is written (the lines the export processes before starting workers).
+PEEK_LINES = export_lines.CHUNK_LINES * export_lines.INLINE_CHUNKS
 
 
 def build_parser() -> ArgumentParser:
@@ -77,14 +108,21 @@ def build_parser() -> ArgumentParser:
         "--label-attribute",
         type=gt_limits.label_attribute_name,
         metavar="NAME",
-        help="the label's key in the manifest (default: the job's, or the key with a"
-        " -metadata companion)",
+        help="the label's key in the manifest (default: the job's; else the key with a"
+        " -metadata companion, label-results if several have one)",
     )
     parser.add_argument(
         "--rig",
+        action="append",
         metavar="NAME|FILE",
-        help="the rig the labels use (default: the stack's); with a local SOURCE and --rig,"
-        " no stack is needed",
+        help="the rig of labels that do not record theirs (default: the stack's), or the"
+        " file of a rig the labels record but the export does not bundle; repeat for"
+        " several. A rig the labels do not record stops the export",
+    )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="exit 0 even if some lines were not exported whole (see problems.jsonl)",
     )
     parser.add_argument(
         "--images-prefix",
@@ -98,7 +136,7 @@ def build_parser() -> ArgumentParser:
         type=Path,
         metavar="DIR",
         help="local copy of the images, for pictures and missing image sizes"
-        " (default: download the pictured ones from S3)",
+        " (default: read them from S3 when credentials allow)",
     )
     parser.add_argument(
         "--max-pictures",
@@ -128,39 +166,42 @@ def main(argv: Sequence[str] | None = None, *, clients: AwsClients | None = None
 @dataclass
 class Source:
     name: str
-    lines: Iterator[str]
+    lines: Iterator[bytes]
     label_attribute: str | None
-    #: Where images and overflow files come from (None: local files only).
-    clients: AwsClients | None
     #: A local manifest's folder, where copies of overflow files are looked for first.
     folder: Path | None = None
 
 
 def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
     kind = source_kind(args.source)
-    offline = kind == "file" and args.rig is not None
-    outputs = None if offline else stack.read(args)
-    rig = _rig(args.rig) if args.rig else outputs.rig  # type: ignore[union-attr]
+    given = [_rig(value) for value in args.rig or []]
+    # A local manifest needs the stack only for the rig of labels that record none.
+    wants_stack = kind != "file" or args.stack is not None or args.stack_outputs is not None
+    outputs = stack.read(args) if wants_stack else None
     if outputs is not None:
         clients = clients or AwsClients(outputs.region)
     source = open_source(args, kind, clients)
+    first, source.lines = _first_label(source.lines, source.label_attribute)
+    if first is not None and first[1] is None and outputs is None and not given:
+        outputs = _stack_for_older_labels(args, first[0])
+    rigs = RigBook.create(given, outputs.rig if outputs else None)
+    if first is not None:  # a rig that cannot be used stops the export before it writes
+        rigs.choose(first[1], f"line {first[0]}")
+    settings = export_lines.Settings(
+        rigs,
+        source.label_attribute,
+        args.images_prefix,
+        args.images,
+        not args.no_yolo,
+        export_lines.OverflowFiles(source.folder),
+        S3Access(enabled=True, region=outputs.region if outputs else None),
+    )
     out: Path = args.out or Path(f"export-{source.name}")
-    exporter = Exporter(out, rig, args, source, outputs.region if outputs else None)
+    exporter = Exporter(out, settings, args, source, clients)
     with exporter:
         exporter.run()
     exporter.draw_pictures()
-    summary = exporter.summary
-    (out / "summary.json").write_text(
-        json.dumps(summary.to_jsonable(), indent=2) + "\n", encoding="utf-8"
-    )
-    for text in summary.lines_of_text():
-        print(text)
-    print(f"written to {out}/: coco_keypoints.json, summary.json", end="")
-    print(", yolo/" if not args.no_yolo else "", end="")
-    print(f", review.html ({exporter.pictures_drawn} pictures)" if args.max_pictures else "")
-    if exporter.problems:
-        warn(PROG, f"{exporter.problems} lines could not be used; see {out}/problems.jsonl")
-    return 0
+    return exporter.report(allow_partial=args.allow_partial)
 
 
 def _rig(name_or_path: str) -> Rig:
@@ -168,6 +209,39 @@ def _rig(name_or_path: str) -> Rig:
         return load_rig(name_or_path)
     except RigError as exc:
         raise UsageError(f"--rig: {exc}") from None
+
+
+def _first_label(
+    lines: Iterator[bytes], attribute: str | None
+) -> tuple[tuple[int, RecordedRig | None] | None, Iterator[bytes]]:
+    """(line number, recorded rig) of the first readable label within PEEK_LINES lines,
+    and the lines again from the start. Lines it cannot judge (unreadable, or a label
+    whose fields moved to an overflow file) are left to the export proper."""
+    seen: list[bytes] = []
+    found = None
+    for number, raw in enumerate(itertools.islice(lines, PEEK_LINES), start=1):
+        seen.append(raw)
+        try:
+            data = orjson.loads(raw)
+            name = export_lines.label_attribute(data, attribute) if isinstance(data, dict) else None
+            if name is None or not isinstance(data[name], dict) or "overflow" in data[name]:
+                continue
+            found = (number, recorded_rig(data[name], name))
+        except ValueError:  # orjson's errors, and AnnotationError, are ValueErrors
+            continue
+        break
+    return found, itertools.chain(seen, lines)
+
+
+def _stack_for_older_labels(args: argparse.Namespace, number: int) -> StackOutputs:
+    try:
+        return stack.read(args)
+    except UserError as exc:
+        raise UserError(
+            f"line {number} records no rig (labeled before labels recorded their rig):"
+            f" pass --rig NAME|FILE with the rig it was labeled with (the stack's rig is"
+            f" not available either: {exc})"
+        ) from None
 
 
 def source_kind(text: str) -> str:
@@ -194,11 +268,10 @@ def open_source(args: argparse.Namespace, kind: str, clients: AwsClients | None)
             Path(uri.key).parent.parent.parent.name or Path(uri.key).stem,
             _s3_lines(clients, uri),
             args.label_attribute,
-            clients,
         )
     if kind == "file":
         path = Path(text)
-        return Source(path.stem, _file_lines(path), args.label_attribute, clients, path.parent)
+        return Source(path.stem, _file_lines(path), args.label_attribute, path.parent)
     job_name = text
     assert clients is not None
     job = clients.sagemaker.describe_labeling_job(LabelingJobName=job_name)
@@ -212,23 +285,19 @@ def open_source(args: argparse.Namespace, kind: str, clients: AwsClients | None)
         warn(PROG, f"{job_name} is {job['LabelingJobStatus']}: exporting the labels so far")
     uri = S3Uri.parse(manifest, what="OutputDatasetS3Uri")
     return Source(
-        job_name,
-        _s3_lines(clients, uri),
-        args.label_attribute or job["LabelAttributeName"],
-        clients,
+        job_name, _s3_lines(clients, uri), args.label_attribute or job["LabelAttributeName"]
     )
 
 
-def _file_lines(path: Path) -> Iterator[str]:
-    # newline="\n": split on line feeds only, never on a U+2028 inside a JSON string.
-    with path.open(encoding="utf-8", newline="\n") as stream:
+def _file_lines(path: Path) -> Iterator[bytes]:
+    # Bytes, split on line feeds only: a byte that is not UTF-8 costs its line alone.
+    with path.open("rb") as stream:
         yield from stream
 
 
-def _s3_lines(clients: AwsClients, uri: S3Uri) -> Iterator[str]:
+def _s3_lines(clients: AwsClients, uri: S3Uri) -> Iterator[bytes]:
     body = clients.s3.get_object(Bucket=uri.bucket, Key=uri.key)["Body"]
-    for raw in body.iter_lines(chunk_size=_READ_CHUNK):
-        yield raw.decode("utf-8")
+    yield from body.iter_lines(chunk_size=_READ_CHUNK)
 
 
 @dataclass
@@ -236,7 +305,7 @@ class _Candidate:
     """An image that may be pictured: its line is kept, and parsed again to draw it."""
 
     number: int
-    text: str
+    raw: bytes | str
     flags: list[str]
     errors: list[str]
 
@@ -268,41 +337,35 @@ class Exporter:
     def __init__(
         self,
         out: Path,
-        rig: Rig,
+        settings: export_lines.Settings,
         args: argparse.Namespace,
         source: Source,
-        region: str | None = None,
+        clients: AwsClients | None,
     ) -> None:
         self.out = out
-        self.rig = rig
+        self.settings = settings
+        self.rigs = settings.rigs
         self.source = source
+        self.clients = clients
         self.jobs: int = args.jobs
         self.summary = Summary()
         self.picker = _Picker(args.max_pictures)
         self.problems = 0
         self.pictures_drawn = 0
         out.mkdir(parents=True, exist_ok=True)
-        yolo_labels = None if args.no_yolo else out / "yolo" / "labels"
-        if yolo_labels is not None:
-            yolo_labels.mkdir(parents=True, exist_ok=True)
-            (out / "yolo" / "data.yaml").write_text(yolo_pose.data_yaml(rig), encoding="utf-8")
-        self.settings = export_lines.Settings(
-            rig,
-            source.label_attribute,
-            args.images_prefix,
-            args.images,
-            yolo_labels,
-            export_lines.OverflowFiles(source.folder, region if source.clients else None),
-        )
         self.coco = CocoWriter(
-            out / "coco_keypoints.json", rig, description=f"pose-labeling export of {source.name}"
+            out / "coco_keypoints.json", description=f"pose-labeling export of {source.name}"
         )
+        self._categories: dict[int, int] = {}
+        self._datasets: dict[int, yolo_pose.YoloDataset] = {}
         self._problems_file: IO[str] | None = None
 
     def __enter__(self) -> Exporter:
         return self
 
     def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        for dataset in self._datasets.values():
+            dataset.close()
         if kind is None:
             self.coco.close()
         self.coco.discard()
@@ -313,7 +376,7 @@ class Exporter:
         bar = tqdm(unit=" lines", disable=None)
         with bar:
             for chunk, result in export_lines.process(
-                self.source.lines, self.settings, jobs=self.jobs, clients=self.source.clients
+                self.source.lines, self.settings, jobs=self.jobs, clients=self.clients
             ):
                 self._commit(chunk, result)
                 bar.update(len(chunk))
@@ -323,13 +386,40 @@ class Exporter:
         for record in result.problems:
             self._problem(record)
         self.coco.add_images_json(result.images)
-        self.coco.add_annotations_json(result.annotations)
+        self.coco.add_annotations_json(
+            [(self._category(rig), body) for rig, body in result.annotations]
+        )
+        for rig, label_file in result.yolo:
+            self._dataset(rig).add(label_file)
         if not self.picker.wants_more:
             return
-        text = dict(chunk)
+        raw = dict(chunk)
         for number in result.usable:
             flags, errors = result.flagged.get(number, ([], []))
-            self.picker.offer(_Candidate(number, text[number], flags, errors))
+            self.picker.offer(_Candidate(number, raw[number], flags, errors))
+
+    def _category(self, rig: int) -> int:
+        found = self._categories.get(rig)
+        if found is None:
+            found = self._categories[rig] = self.coco.category_id(self.rigs.rigs[rig])
+        return found
+
+    def _dataset(self, rig: int) -> yolo_pose.YoloDataset:
+        """The YOLO folder of a rig: yolo/<rig name>, or yolo/<rig name>-<fingerprint>
+        when another rig of that name came first."""
+        found = self._datasets.get(rig)
+        if found is None:
+            the_rig = self.rigs.rigs[rig]
+            folder = export_paths.safe_name(the_rig.name.replace("/", "_")) or "rig"
+            if any(d.folder.path.name == folder for d in self._datasets.values()):
+                folder = f"{folder}-{self.rigs.fingerprint(rig)}"
+            found = self._datasets[rig] = yolo_pose.YoloDataset(
+                export_paths.Folder(self.out / "yolo" / folder, self.out),
+                the_rig,
+                category_name(the_rig),
+                self._problem,
+            )
+        return found
 
     def _problem(self, record: dict[str, Any]) -> None:
         self.problems += 1
@@ -341,37 +431,55 @@ class Exporter:
         if not self.picker.limit:
             return
         chosen = self.picker.chosen()
-        reader = export_lines.LineProcessor(self.settings, self.source.clients)
+        reader = export_lines.LineProcessor(self.settings, self.clients)
+        s3 = S3Reader(self.settings.s3, self.clients)
+        pictures = export_paths.Folder(self.out / "pictures", self.out)
 
-        def one(candidate: _Candidate) -> draw_skeletons.ReviewItem:
-            source_ref, label = reader.parse(candidate.number, candidate.text)
-            assert label is not None  # only usable lines are candidates
-            name = export_lines.image_name(
-                source_ref, label, candidate.number, self.settings.images_prefix
+        prepared = []
+        for candidate in chosen:
+            parsed = reader.parse(candidate.number, candidate.raw)
+            assert parsed.label is not None  # only usable lines are candidates
+            name, _ = export_lines.image_name(
+                parsed.source_ref, parsed.label, candidate.number, self.settings.images_prefix
             )
+            prepared.append((candidate, parsed, name))
+        picture_names = _picture_names([(c.number, name) for c, _, name in prepared])
+
+        def one(
+            entry: tuple[_Candidate, export_lines.ParsedLine, str],
+        ) -> draw_skeletons.ReviewItem:
+            candidate, parsed, name = entry
+            label = parsed.label
+            assert label is not None
             item = draw_skeletons.ReviewItem(name, None, candidate.flags, candidate.errors)
-            skeletons = label.updated_annotations or []
-            flagged = {f.skeleton for f in label.qa_flags if f.skeleton is not None}
-            image = self._open_image(name, source_ref)
-            if image is None:
+            relative = picture_names[candidate.number]
+            try:
+                with self._open_image(name, parsed.source_ref, s3) as image:
+                    flagged = {f.skeleton for f in label.qa_flags if f.skeleton is not None}
+                    rig = self.rigs.rigs[parsed.rig]
+                    skeletons = label.updated_annotations or []
+                    picture = draw_skeletons.draw(image, skeletons, rig, flagged)
+                target = pictures.file(relative)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # 4:4:4 chroma: thin coloured lines stay their colour instead of bleeding out.
+                picture.save(target, "JPEG", quality=90, subsampling=0)
+            except _NoImage as exc:
+                item.missing = str(exc)
                 return item
-            with image:
-                picture = draw_skeletons.draw(image, skeletons, self.rig, flagged)
-            target = self.out / "pictures" / f"{name}.jpg"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # 4:4:4 chroma: thin coloured lines stay their colour instead of bleeding out.
-            picture.save(target, "JPEG", quality=90, subsampling=0)
-            item.picture = f"pictures/{name}.jpg"
+            except OSError as exc:  # PIL cannot read it, or the picture cannot be written
+                item.missing = f"{type(exc).__name__}: {exc}"
+                return item
+            item.picture = f"pictures/{relative}"
             return item
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             items = list(
-                tqdm(pool.map(one, chosen), total=len(chosen), desc="pictures", disable=None)
+                tqdm(pool.map(one, prepared), total=len(prepared), desc="pictures", disable=None)
             )
         self.pictures_drawn = sum(1 for item in items if item.picture)
-        missing = len(items) - self.pictures_drawn
-        if missing:
-            warn(PROG, f"{missing} images could not be read for pictures (see review.html)")
+        for item in items:
+            if item.missing:
+                warn(PROG, f"no picture of {item.image_name}: {item.missing}")
         (self.out / "review.html").write_text(
             draw_skeletons.review_page(
                 items,
@@ -381,18 +489,65 @@ class Exporter:
             encoding="utf-8",
         )
 
-    def _open_image(self, name: str, source_ref: str | None) -> Image.Image | None:
+    def _open_image(self, name: str, source_ref: str | None, s3: S3Reader) -> Image.Image:
         path = export_lines.local_image(self.settings.images_dir, name)
+        if path is not None:
+            return Image.open(path)
+        if self.settings.images_dir is not None:
+            raise _NoImage(f"not in {self.settings.images_dir}")
+        if not source_ref or not source_ref.startswith("s3://"):
+            raise _NoImage("no s3:// source-ref to read it from, and no --images")
         try:
-            if path is not None:
-                return Image.open(path)
-            if self.source.clients is not None and source_ref and source_ref.startswith("s3://"):
-                uri = S3Uri.parse(source_ref)
-                body = self.source.clients.s3.get_object(Bucket=uri.bucket, Key=uri.key)["Body"]
-                return Image.open(BytesIO(body.read()))
-        except Exception as exc:  # a missing or unreadable image costs its picture, not the export
-            print(f"{PROG}: {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return None
+            return Image.open(BytesIO(s3.read(source_ref)))
+        except S3Unreadable as exc:
+            raise _NoImage(str(exc)) from exc
+
+    def report(self, *, allow_partial: bool) -> int:
+        """Write summary.json, print the summary and the warnings; the exit status."""
+        out, summary = self.out, self.summary
+        (out / "summary.json").write_text(
+            json.dumps(summary.to_jsonable(), indent=2) + "\n", encoding="utf-8"
+        )
+        for text in summary.lines_of_text():
+            print(text)
+        written = ["coco_keypoints.json", "summary.json"]
+        written += [f"yolo/{d.folder.path.name}/" for d in self._datasets.values()]
+        if self.picker.limit:
+            written.append(f"review.html ({self.pictures_drawn} pictures)")
+        print(f"written to {out}/: {', '.join(written)}")
+        for dataset in self._datasets.values():
+            if dataset.renamed:
+                where = f"{out}/yolo/{dataset.folder.path.name}/renamed.tsv"
+                warn(PROG, f"{dataset.renamed} images listed under other names: see {where}")
+        if summary.without_size:
+            warn(
+                PROG,
+                f"{summary.without_size} images left out of COCO and YOLO: their size is"
+                f" unknown (see {out}/problems.jsonl)",
+            )
+        if not self.problems:
+            return 0
+        note = "" if allow_partial else "; exit status 1 (--allow-partial accepts this)"
+        warn(PROG, f"{self.problems} problems, see {out}/problems.jsonl{note}")
+        return 0 if allow_partial else EXIT_FAILURE
+
+
+class _NoImage(Exception):
+    """The image of a picture could not be opened; the message says why."""
+
+
+def _picture_names(images: list[tuple[int, str]]) -> dict[int, str]:
+    """Each line's picture path: the image's name with a .jpg extension, then, if two
+    pictures would share it (a.jpg and a.png), the later one's stem ends in -<line>."""
+    names: dict[int, str] = {}
+    used: set[str] = set()
+    for number, name in images:
+        path = PurePosixPath(name).with_suffix(".jpg")
+        if str(path) in used:
+            path = path.with_stem(f"{path.stem}-{number}")
+        used.add(str(path))
+        names[number] = str(path)
+    return names
 
 
 if __name__ == "__main__":

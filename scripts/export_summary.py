@@ -40,14 +40,22 @@ class Summary:
     _oks_sum: float = 0.0
     _oks_count: int = 0
     low_agreement_images: int = 0
+    #: Images left out of COCO and YOLO: no size in the label, none found in the image.
     without_size: int = 0
+    #: Labeled images per rig (by rig name).
+    rigs: Counter[str] = field(default_factory=Counter)
+    #: Keypoints the export could not write (not in the rig, or unreadable).
+    keypoints_dropped: int = 0
+    #: Keypoints outside the image, moved onto its edge.
+    clamped: int = 0
 
     #: Mean OKS below this between workers marks an image as low agreement.
     LOW_AGREEMENT = 0.5
 
-    def add(self, label: ConsolidatedLabel) -> None:
-        """Count one usable label."""
+    def add(self, label: ConsolidatedLabel, rig: str) -> None:
+        """Count one usable label, exported with the rig named ``rig``."""
         self.images += 1
+        self.rigs[rig] += 1
         skeletons = label.updated_annotations or []
         self.skeletons += len(skeletons)
         visibility = [k.visibility for skeleton in skeletons for k in skeleton.keypoints]
@@ -114,6 +122,9 @@ class Summary:
                 "images_below_oks_0.5": self.low_agreement_images,
             },
             "images_without_size": self.without_size,
+            "images_per_rig": dict(self.rigs),
+            "keypoints_not_exported": self.keypoints_dropped,
+            "keypoints_moved_onto_image_edge": self.clamped,
         }
 
     def lines_of_text(self) -> list[str]:
@@ -124,10 +135,12 @@ class Summary:
             f" ({self.unlabeled} not labeled, {self.unusable} unusable)",
             f"skeletons: {self.skeletons}, keypoints: {self.keypoints} ({self.occluded} occluded)",
         ]
+        if self.rigs:
+            out.append("rigs: " + ", ".join(f"{n} ({c} images)" for n, c in self.rigs.items()))
         if time["images_timed"]:
             out.append(
                 f"labeling time per image: mean {time['mean']:.1f} s,"
-                f" median {time['median']:.1f} s, total {time['total'] / 3600:.2f} h"
+                f" median {time['median']:.1f} s, total {duration(time['total'])}"
             )
         if self.with_pre_annotations:
             out.append(
@@ -140,6 +153,15 @@ class Summary:
             + (f" ({flags})" if flags else "")
             + (f"; {self.images_with_errors} with errors" if self.images_with_errors else "")
         )
+        if self.clamped:
+            out.append(f"keypoints outside the image moved onto its edge: {self.clamped}")
+        if self.keypoints_dropped:
+            out.append(f"keypoints not exported: {self.keypoints_dropped} (see problems.jsonl)")
+        if self.without_size:
+            out.append(
+                f"images left out of COCO and YOLO, size unknown: {self.without_size}"
+                " (see problems.jsonl)"
+            )
         if self.multi_worker_images:
             mean = self.mean_oks
             oks = f"mean OKS {mean:.3f}" if mean is not None else "no OKS (no shared skeleton)"
@@ -148,6 +170,15 @@ class Summary:
                 f" {self.low_agreement_images} below OKS {self.LOW_AGREEMENT}"
             )
         return out
+
+
+def duration(seconds: float) -> str:
+    """A time in the unit that fits it: ``45 s``, ``12.5 min``, ``3.20 h``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
 
 
 def _share(part: int, whole: int) -> float | None:

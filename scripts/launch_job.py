@@ -42,6 +42,7 @@ from botocore.exceptions import ClientError
 
 from components.s3_layout import IMAGES_PREFIX, MANIFESTS_PREFIX, OUTPUT_PREFIX
 from components.stack_outputs import StackOutputs
+from handlers.output_manifest import DEFAULT_LABEL_ATTRIBUTE
 from scripts import gt_limits, manifest, pre_annotations, stack, upload
 from scripts.aws import DEFAULT_CONCURRENCY, AwsClients
 from scripts.cli import ArgumentParser, UsageError, UserError, run, warn
@@ -49,7 +50,6 @@ from scripts.manifest import ManifestEntry
 from scripts.s3 import S3Uri, is_image, list_objects
 
 PROG = "python -m scripts.launch_job"
-DEFAULT_LABEL_ATTRIBUTE = "pose"
 DEFAULT_KEYWORDS = ["pose", "keypoints", "skeleton"]
 DEFAULT_TIME_LIMIT = 3600
 

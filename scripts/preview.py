@@ -52,6 +52,7 @@ import yaml
 
 from components.s3_layout import IMAGES_PREFIX
 from components.worker_template import TEMPLATE_PATH, render_worker_template
+from handlers.output_manifest import DEFAULT_LABEL_ATTRIBUTE
 from handlers.rig import Rig, RigError, load_rig
 from handlers.task_input import PRE_ANNOTATION_KEYS
 from scripts.gt_limits import label_attribute_name, labeling_job_name
@@ -125,8 +126,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--label-attribute",
         type=label_attribute_name,
-        default="pose",
-        help="label attribute name (default: pose)",
+        default=DEFAULT_LABEL_ATTRIBUTE,
+        help=f"label attribute name (default: {DEFAULT_LABEL_ATTRIBUTE})",
     )
     parser.add_argument(
         "--job-name", type=labeling_job_name, default="pose-labeling-preview", help="job name"

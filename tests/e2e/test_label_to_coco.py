@@ -30,7 +30,7 @@ from tests.scripts.images import make_image
 RIG = load_rig("coco-person-17")
 JOB = "pose-e2e-1"
 JOB_ARN = f"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{JOB}"
-ATTRIBUTE = "pose"
+ATTRIBUTE = "label-results"  # launch_job's default
 W, H = 320, 240
 
 #: What the workers place, per image: skeleton name -> label -> (x, y, visibility).
@@ -279,7 +279,7 @@ def test_labels_from_launch_to_coco_and_pictures(tmp_path: Path, s3: Any, capsys
     assert "images: 2 labeled of 2 manifest lines" in stdout
 
     # 6. The pictures (images fetched from S3) show the skeletons in the rig's colours.
-    picture = Image.open(out / "pictures" / "court" / "a.jpg.jpg").convert("RGB")
+    picture = Image.open(out / "pictures" / "court" / "a.jpg").convert("RGB")
     nose = RIG.keypoints[RIG.index("nose")].color or ""
     for (x, y), color in [
         ((160, 30), nose),
@@ -289,9 +289,9 @@ def test_labels_from_launch_to_coco_and_pictures(tmp_path: Path, s3: Any, capsys
     ]:
         assert _close(picture.getpixel((x, y)), color), (x, y, picture.getpixel((x, y)), color)
     assert _close(picture.getpixel((300, 20)), "#808080")
-    assert (out / "pictures" / "b.png.jpg").is_file()
+    assert (out / "pictures" / "b.jpg").is_file()
     assert "court/a.jpg" in (out / "review.html").read_text()
-    yolo = (out / "yolo" / "labels" / "court" / "a.txt").read_text().splitlines()
+    yolo = (out / "yolo" / "coco-person-17" / "labels" / "court" / "a.txt").read_text().splitlines()
     assert len(yolo) == 2
 
 

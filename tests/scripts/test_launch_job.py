@@ -50,7 +50,7 @@ def expected_request(bucket: str, job: str = JOB, **human: Any) -> dict[str, Any
     """The create_labeling_job request for the default options, written out in full."""
     return {
         "LabelingJobName": job,
-        "LabelAttributeName": "pose",
+        "LabelAttributeName": "label-results",
         "InputConfig": {
             "DataSource": {
                 "S3DataSource": {

@@ -14,49 +14,37 @@ from handlers.overflow import fit_response
 from handlers.rig import load_rig
 from scripts import export_lines, export_results
 from scripts.aws import AwsClients
+from scripts.export_rigs import RigBook
 from tests.scripts import aws_fakes
+from tests.scripts.export.helpers import (
+    ALICE,
+    BOB,
+    BUCKET,
+    RIG,
+    H,
+    W,
+    answer,
+    export,
+    flat,
+    jpeg,
+    labeled,
+    problems,
+    uri,
+    write_manifest,
+)
 from tests.scripts.images import make_image
-from tests.scripts.manifests import output_line, skeleton, submission
-
-RIG = load_rig("coco-person-17")
-BUCKET = "pose-bucket"
-W, H = 400, 300
-
-ALICE = {
-    "nose": (200, 40, 2),
-    "left_shoulder": (230, 90, 2),
-    "left_elbow": (250, 150, 2),
-    "right_shoulder": (170, 90, 1),
-    "left_hip": (220, 180, 2),
-}
-BOB = {"nose": (60, 50, 2), "left_ankle": (80, 280, 2)}
+from tests.scripts.manifests import skeleton, submission
 
 
-def uri(name: str) -> str:
-    return f"s3://{BUCKET}/labeling_jobs/images/{name}"
-
-
-def answer(name: str, *skeletons: dict[str, Any], **kwargs: Any) -> dict[str, str]:
-    return submission(list(skeletons), image_s3_uri=uri(name), width=W, height=H, **kwargs)
-
-
-def write_manifest(path: Path, lines: list[str]) -> Path:
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
-def export(tmp_path: Path, manifest: Path, *extra: str, clients: Any = None) -> int:
-    return export_results.main(
-        [str(manifest), "--rig", "coco-person-17", "--out", str(tmp_path / "out"), *extra],
-        clients=clients,
-    )
-
-
-def flat(points: dict[str, tuple[float, float, int]]) -> list[float]:
-    out: list[float] = []
-    for label in RIG.labels:
-        out.extend(points.get(label, (0, 0, 0)))
-    return out
+def settings(**overrides: Any) -> export_lines.Settings:
+    values: dict[str, Any] = {
+        "rigs": RigBook.create([], None),
+        "label_attribute": None,
+        "images_prefix": "labeling_jobs/images/",
+        "images_dir": None,
+        "yolo": False,
+    }
+    return export_lines.Settings(**{**values, **overrides})
 
 
 @pytest.fixture
@@ -64,8 +52,8 @@ def manifest(tmp_path: Path) -> Path:
     return write_manifest(
         tmp_path / "output.manifest",
         [
-            output_line(uri("a.jpg"), [answer("a.jpg", skeleton("person 1", ALICE), skeleton("person 2", BOB), seconds=30)], RIG, index=0),
-            output_line(uri("sub/b.jpg"), [answer("sub/b.jpg", seconds=10)], RIG, index=1, documented_spelling=True),
+            labeled(uri("a.jpg"), [answer("a.jpg", skeleton("person 1", ALICE), skeleton("person 2", BOB), seconds=30)], index=0),
+            labeled(uri("sub/b.jpg"), [answer("sub/b.jpg", seconds=10)], index=1, documented_spelling=True),
             json.dumps({"source-ref": uri("c.jpg")}),
         ],
     )  # fmt: skip
@@ -95,7 +83,7 @@ def test_export_coco_loads_in_pycocotools_with_submitted_keypoints(
 
 def test_export_reads_both_metadata_spellings(tmp_path: Path, capsys: Any) -> None:
     lines = [
-        output_line(uri(f"{i}.jpg"), [answer(f"{i}.jpg", skeleton("p", BOB))], RIG, index=i, documented_spelling=i == 1)
+        labeled(uri(f"{i}.jpg"), [answer(f"{i}.jpg", skeleton("p", BOB))], index=i, documented_spelling=i == 1)
         for i in range(2)
     ]  # fmt: skip
     manifest = write_manifest(tmp_path / "output.manifest", lines)
@@ -110,10 +98,9 @@ def test_export_reads_both_metadata_spellings(tmp_path: Path, capsys: Any) -> No
 def test_export_reads_and_writes_values_beyond_orjson(tmp_path: Path) -> None:
     # orjson refuses NaN and integers beyond 64 bits, which json reads and writes.
     big = 10**20
-    line = output_line(
+    line = labeled(
         uri("a.jpg"),
         [submission([skeleton("p", BOB)], image_s3_uri=uri("a.jpg"), width=W, height=H)],
-        RIG,
         extra={"note": float("nan"), "count": 10**30},
     )
     # The Lambda refuses such a width; a manifest edited by hand may still hold one.
@@ -127,38 +114,42 @@ def test_export_reads_and_writes_values_beyond_orjson(tmp_path: Path) -> None:
     assert [a["keypoints"] for a in coco["annotations"]] == [flat(BOB)]
 
 
-def test_export_keeps_going_past_a_bad_line_and_records_it(tmp_path: Path, capsys: Any) -> None:
+def test_export_keeps_going_past_a_bad_line_records_it_and_exits_1(
+    tmp_path: Path, capsys: Any
+) -> None:
     lines = [
-        output_line(uri("a.jpg"), [answer("a.jpg", skeleton("p", BOB))], RIG),
+        labeled(uri("a.jpg"), [answer("a.jpg", skeleton("p", BOB))]),
         '{"source-ref": "s3://b/x.jpg", "pose": ',
-        output_line(uri("b.jpg"), [answer("b.jpg", skeleton("p", ALICE))], RIG, index=2),
+        labeled(uri("b.jpg"), [answer("b.jpg", skeleton("p", ALICE))], index=2),
     ]
     manifest = write_manifest(tmp_path / "output.manifest", lines)
 
     code = export(tmp_path, manifest, "--max-pictures", "0")
 
     out, err = capsys.readouterr()
-    assert code == 0
+    assert code == 1
     assert "images: 2 labeled of 3 manifest lines (0 not labeled, 1 unusable)" in out
-    assert "1 lines could not be used; see" in err
-    problems = [
-        json.loads(x) for x in (tmp_path / "out" / "problems.jsonl").read_text().splitlines()
-    ]
-    assert problems[0]["line"] == 2
-    assert "not valid JSON" in problems[0]["error"]
+    assert "1 problems, see" in err and "--allow-partial" in err
+    [problem] = problems(tmp_path / "out")
+    assert problem["line"] == 2
+    assert problem["image"] is None
+    assert "not valid JSON" in problem["reason"]
+    coco = json.loads((tmp_path / "out" / "coco_keypoints.json").read_text())
+    assert [a["keypoints"] for a in coco["annotations"]] == [flat(BOB), flat(ALICE)]
+
+    assert export(tmp_path, manifest, "--max-pictures", "0", "--allow-partial") == 0
 
 
 def test_export_summary_figures(tmp_path: Path, capsys: Any) -> None:
     pre = [skeleton("person 1", BOB)]
     moved = dict(BOB, nose=(90, 70, 2))
     lines = [
-        output_line(uri("a.jpg"), [answer("a.jpg", skeleton("person 1", BOB), original=pre, no_changes_needed=True, seconds=10)], RIG),
-        output_line(uri("b.jpg"), [answer("b.jpg", skeleton("person 1", moved), original=pre, seconds=20)], RIG, index=1),
-        output_line(uri("c.jpg"), [answer("c.jpg", skeleton("p", ALICE), seconds=60)], RIG, index=2),
-        output_line(
+        labeled(uri("a.jpg"), [answer("a.jpg", skeleton("person 1", BOB), original=pre, no_changes_needed=True, seconds=10)]),
+        labeled(uri("b.jpg"), [answer("b.jpg", skeleton("person 1", moved), original=pre, seconds=20)], index=1),
+        labeled(uri("c.jpg"), [answer("c.jpg", skeleton("p", ALICE), seconds=60)], index=2),
+        labeled(
             uri("d.jpg"),
             [answer("d.jpg", skeleton("p", ALICE), seconds=30), answer("d.jpg", skeleton("p", ALICE), seconds=40)],
-            RIG,
             index=3,
         ),
         json.dumps({"source-ref": uri("e.jpg")}),
@@ -182,14 +173,16 @@ def test_export_summary_figures(tmp_path: Path, capsys: Any) -> None:
     assert summary["agreement"]["images_with_several_workers"] == 1
     assert summary["agreement"]["mean_oks"] == pytest.approx(1.0)
     out = capsys.readouterr().out
-    assert "labeling time per image: mean 40.0 s, median 40.0 s" in out
+    # 160 s in all: said in minutes, not as "0.04 h".
+    assert "labeling time per image: mean 40.0 s, median 40.0 s, total 2.7 min" in out
     assert "pre-annotations modified: 1 of 2 (50%)" in out
 
 
 def test_export_yolo_labels_are_normalised_in_rig_order(tmp_path: Path, manifest: Path) -> None:
     assert export(tmp_path, manifest, "--max-pictures", "0") == 0
 
-    lines = (tmp_path / "out" / "yolo" / "labels" / "a.txt").read_text().splitlines()
+    dataset = tmp_path / "out" / "yolo" / "coco-person-17"
+    lines = (dataset / "labels" / "a.txt").read_text().splitlines()
     assert len(lines) == 2
     values = lines[1].split()
     assert values[0] == "0"
@@ -203,8 +196,8 @@ def test_export_yolo_labels_are_normalised_in_rig_order(tmp_path: Path, manifest
     ankle = 3 * RIG.index("left_ankle")
     assert keypoints[ankle : ankle + 3] == pytest.approx([80 / W, 280 / H, 2], abs=1e-6)
     assert keypoints[3:6] == [0, 0, 0]
-    assert (tmp_path / "out" / "yolo" / "labels" / "sub" / "b.txt").read_text() == ""
-    data = (tmp_path / "out" / "yolo" / "data.yaml").read_text()
+    assert (dataset / "labels" / "sub" / "b.txt").read_text() == ""
+    data = (dataset / "data.yaml").read_text()
     assert "kpt_shape: [17, 3]\n" in data
     assert "flip_idx: [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]\n" in data
 
@@ -221,22 +214,23 @@ def test_export_pictures_show_skeletons_in_rig_colours(tmp_path: Path, manifest:
 
     assert export(tmp_path, manifest, "--images", str(images)) == 0
 
-    picture = Image.open(tmp_path / "out" / "pictures" / "a.jpg.jpg").convert("RGB")
+    picture = Image.open(tmp_path / "out" / "pictures" / "a.jpg").convert("RGB")
     assert picture.size == (W, H)
     assert close(picture.getpixel((200, 40)), RIG.keypoints[RIG.index("nose")].color or "")
     assert close(picture.getpixel((230, 90)), "#D62728")  # left_shoulder, visible
     assert close(picture.getpixel((240, 120)), "#D62728")  # the left upper arm's line
     assert close(picture.getpixel((60, 50)), RIG.keypoints[RIG.index("nose")].color or "")
     assert close(picture.getpixel((350, 250)), "#808080")  # untouched background
-    assert (tmp_path / "out" / "pictures" / "sub" / "b.jpg.jpg").is_file()
+    assert (tmp_path / "out" / "pictures" / "sub" / "b.jpg").is_file()
+    assert not (tmp_path / "out" / "pictures" / "a.jpg.jpg").exists()
 
 
 def test_export_review_page_lists_flagged_first_and_escapes(tmp_path: Path) -> None:
     hostile = "<img src=x onerror=alert(1)>.jpg"
     outside = {"nose": (W + 50, 10, 2)}
     lines = [
-        output_line(uri("fine.jpg"), [answer("fine.jpg", skeleton("p", BOB))], RIG),
-        output_line(uri(hostile), [answer(hostile, skeleton("p", outside))], RIG, index=1),
+        labeled(uri("fine.jpg"), [answer("fine.jpg", skeleton("p", BOB))]),
+        labeled(uri(hostile), [answer(hostile, skeleton("p", outside))], index=1),
     ]
     manifest = write_manifest(tmp_path / "output.manifest", lines)
     images = tmp_path / "images"
@@ -249,16 +243,20 @@ def test_export_review_page_lists_flagged_first_and_escapes(tmp_path: Path) -> N
     assert "<img src=x onerror" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in page
     assert page.index("outside_image") < page.index("fine.jpg")
-    assert 'href="pictures/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.jpg.jpg"' in page
+    assert 'href="pictures/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.jpg"' in page
 
 
 def test_export_picture_without_image_is_listed_not_fatal(
     tmp_path: Path, manifest: Path, capsys: Any
 ) -> None:
-    assert export(tmp_path, manifest, "--images", str(tmp_path / "no-such-dir")) == 0
+    folder = tmp_path / "no-such-dir"
+    assert export(tmp_path, manifest, "--images", str(folder)) == 0
 
-    assert "2 images could not be read for pictures" in capsys.readouterr().err
-    assert "(no picture: image not available)" in (tmp_path / "out" / "review.html").read_text()
+    err = capsys.readouterr().err
+    assert f"warning: no picture of a.jpg: not in {folder}" in err
+    assert f"warning: no picture of sub/b.jpg: not in {folder}" in err
+    page = (tmp_path / "out" / "review.html").read_text()
+    assert f"(no picture: not in {folder})" in page
 
 
 def test_export_from_job_name_reads_manifest_from_s3(
@@ -268,9 +266,9 @@ def test_export_from_job_name_reads_manifest_from_s3(
     key = f"labeling_jobs/output/{job}/manifests/output/output.manifest"
     image = f"s3://{bucket}/labeling_jobs/images/a.jpg"
     done = submission([skeleton("p", BOB)], image_s3_uri=image, width=W, height=H)
-    line = output_line(image, [done], RIG, attribute="body")
+    line = labeled(image, [done], attribute="body")
     s3.put_object(Bucket=bucket, Key=key, Body=(line + "\n").encode())
-    s3.put_object(Bucket=bucket, Key="labeling_jobs/images/a.jpg", Body=_jpeg((W, H)))
+    s3.put_object(Bucket=bucket, Key="labeling_jobs/images/a.jpg", Body=jpeg((W, H)))
     client, stubber = sagemaker
     stubber.add_response(
         "describe_labeling_job",
@@ -308,12 +306,12 @@ def test_export_from_job_name_reads_manifest_from_s3(
     assert code == 0, capsys.readouterr().err
     coco = json.loads((tmp_path / "out" / "coco_keypoints.json").read_text())
     assert [a["keypoints"] for a in coco["annotations"]] == [flat(BOB)]
-    assert (tmp_path / "out" / "pictures" / "a.jpg.jpg").is_file()  # image fetched from S3
+    assert (tmp_path / "out" / "pictures" / "a.jpg").is_file()  # image fetched from S3
 
 
 def test_export_from_s3_uri(tmp_path: Path, s3: Any, bucket: str, capsys: Any) -> None:
     key = "somewhere/output.manifest"
-    line = output_line(uri("a.jpg"), [answer("a.jpg", skeleton("p", ALICE))], RIG)
+    line = labeled(uri("a.jpg"), [answer("a.jpg", skeleton("p", ALICE))])
     s3.put_object(Bucket=bucket, Key=key, Body=(line + "\n").encode())
     outputs = aws_fakes.write_stack_outputs(tmp_path / "outputs.json", bucket)
 
@@ -343,14 +341,6 @@ def test_export_unknown_rig_is_named(tmp_path: Path, manifest: Path, capsys: Any
     assert "--rig: unknown rig 'octopus'" in capsys.readouterr().err
 
 
-def _jpeg(size: tuple[int, int]) -> bytes:
-    from io import BytesIO
-
-    buffer = BytesIO()
-    Image.new("RGB", size, "#808080").save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
 # -- labels whose fields the Lambda moved to an overflow file ---------------------------
 
 OVERFLOW_KEY = (
@@ -364,7 +354,7 @@ def overflowed(bucket: str) -> tuple[list[str], list[str], bytes]:
     fields out of their labels, and the overflow file that holds those fields."""
     people = [skeleton("p", ALICE), skeleton("q", BOB)]
     lines = [
-        output_line(uri(f"{i}.jpg"), [answer(f"{i}.jpg", *people, seconds=10 + i)], RIG, index=i)
+        labeled(uri(f"{i}.jpg"), [answer(f"{i}.jpg", *people, seconds=10 + i)], index=i)
         for i in range(3)
     ]
     data = [json.loads(line) for line in lines]
@@ -406,12 +396,14 @@ def test_export_restores_moved_fields_from_a_copy_beside_the_manifest(tmp_path: 
     assert coco_and_summary(tmp_path / "b" / "out") == coco_and_summary(tmp_path / "a" / "out")
     assert not (tmp_path / "b" / "out" / "problems.jsonl").exists()
     # Worker processes find the copy too.
-    overflow = export_lines.OverflowFiles(folder=copy.parents[2])
-    settings = export_lines.Settings(RIG, None, "labeling_jobs/images/", None, None, overflow)
-    chunks = export_lines.process(moved, settings, jobs=2, chunk_lines=1, inline_chunks=1)
+    found = settings(overflow=export_lines.OverflowFiles(folder=copy.parents[2]))
+    chunks = export_lines.process(moved, found, jobs=2, chunk_lines=1, inline_chunks=1)
     coco = json.loads((tmp_path / "a" / "out" / "coco_keypoints.json").read_text())
-    bodies = [json.loads(body) for _, r in chunks for body in r.annotations]
-    assert bodies == [{k: v for k, v in a.items() if k != "id"} for a in coco["annotations"]]
+    bodies = [json.loads(body) for _, r in chunks for _, body in r.annotations]
+    numbered = ("id", "category_id")
+    assert bodies == [
+        {k: v for k, v in a.items() if k not in numbered} for a in coco["annotations"]
+    ]
 
 
 def test_export_restores_moved_fields_from_s3(
@@ -441,34 +433,34 @@ def test_export_line_whose_moved_fields_cannot_be_read_is_reported(
     _, moved, _ = overflowed(BUCKET)
     manifest = write_manifest(tmp_path / "output.manifest", moved)
 
-    assert export(tmp_path, manifest, "--max-pictures", "0", "--no-yolo") == 0
+    assert export(tmp_path, manifest, "--max-pictures", "0", "--no-yolo") == 1
 
     assert (
         "images: 0 labeled of 3 manifest lines (0 not labeled, 3 unusable)"
         in capsys.readouterr().out
     )
-    problems = [
-        json.loads(x) for x in (tmp_path / "out" / "problems.jsonl").read_text().splitlines()
-    ]
-    assert [p["line"] for p in problems] == [1, 2, 3]
-    assert problems[0]["error"] == (
+    found = problems(tmp_path / "out")
+    assert [p["line"] for p in found] == [1, 2, 3]
+    assert [p["image"] for p in found] == [uri(f"{i}.jpg") for i in range(3)]
+    assert found[0]["reason"] == (
         f"line 1: pose: overflow: the fields moved to s3://{BUCKET}/{OVERFLOW_KEY} could not be "
-        "read back: no copy beside the manifest, and no S3 access without the stack's outputs"
+        "read back: no copy beside the manifest, and no AWS credentials found"
     )
 
 
 def test_export_in_worker_processes_matches_one_process(tmp_path: Path, manifest: Path) -> None:
     lines = manifest.read_text().splitlines(keepends=True)
     lines.append(lines[0].replace("a.jpg", "d.jpg"))
-    settings = export_lines.Settings(RIG, None, "labeling_jobs/images/", None, None)
+    found = settings(yolo=True)
 
     def run(jobs: int) -> list[Any]:
-        results = export_lines.process(lines, settings, jobs=jobs, chunk_lines=1, inline_chunks=1)
+        results = export_lines.process(lines, found, jobs=jobs, chunk_lines=1, inline_chunks=1)
         return [
             (
                 chunk,
                 r.images,
                 r.annotations,
+                r.yolo,
                 r.usable,
                 r.flagged,
                 r.problems,
@@ -518,8 +510,10 @@ def test_export_reads_offline_preview_manifest(tmp_path: Path, capsys: Any) -> N
     )
     manifest = write_manifest(tmp_path / "output.manifest", [json.dumps(line)])
 
-    assert export(tmp_path, manifest, "--images", str(images)) == 0, capsys.readouterr().err
+    # Labels of this version record no rig: --rig names it.
+    code = export(tmp_path, manifest, "--images", str(images), "--rig", "coco-person-17")
 
+    assert code == 0, capsys.readouterr().err
     coco = json.loads((tmp_path / "out" / "coco_keypoints.json").read_text())
     assert [a["keypoints"] for a in coco["annotations"]] == [flat(ALICE)]
-    assert (tmp_path / "out" / "pictures" / "two%20people.jpg.jpg").is_file()
+    assert (tmp_path / "out" / "pictures" / "two%20people.jpg").is_file()
