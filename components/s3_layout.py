@@ -1,4 +1,4 @@
-"""Where things live in the stack's bucket (DESIGN.md, "S3 layout").
+"""Where things live in the stack's bucket (docs/contracts.md, "S3 layout").
 
 The IAM policies, the bucket policy and the template object are all built from
 these names, so a prefix is changed here or nowhere. No Pulumi import: scripts

@@ -65,7 +65,7 @@ class StackOutputs:
         return cls(**plain, rig=rig)
 
 
-#: Every output a deployed stack exports, in the order DESIGN.md lists them.
+#: Every output a deployed stack exports, in the order docs/contracts.md lists them.
 OUTPUT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(StackOutputs) if f.default is MISSING)
 #: Outputs exported only when the stack has what they name.
 OPTIONAL_OUTPUT_NAMES: tuple[str, ...] = tuple(

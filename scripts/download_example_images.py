@@ -7,9 +7,9 @@ again resumes. ATTRIBUTION.md, written beside the images, credits each author
 as the licence requires.
 
 examples:
-  python -m scripts.download_example_images
-  python -m scripts.download_example_images --out example-images --timeout 60 --retries 5
-  python -m scripts.launch_job example-images --dry-run --workteam-arn ARN
+  .venv/bin/python -m scripts.download_example_images
+  .venv/bin/python -m scripts.download_example_images --out example-images --timeout 60 --retries 5
+  .venv/bin/python -m scripts.launch_job example-images --dry-run --workteam-arn ARN
 
 CSV columns: file_name,url,md5,size,license,author,author_url,title,source_page
 (md5 in hex; size in bytes, optional; lines starting with # are comments).

@@ -1,9 +1,9 @@
 """Show a labeling job's status and label counts; wait for it to finish, or stop it.
 
 examples:
-  python -m scripts.job_status pose-20250314-093000-1f2e
-  python -m scripts.job_status pose-20250314-093000-1f2e --wait --interval 60
-  python -m scripts.job_status pose-20250314-093000-1f2e --stop
+  .venv/bin/python -m scripts.job_status pose-20250314-093000-1f2e
+  .venv/bin/python -m scripts.job_status pose-20250314-093000-1f2e --wait --interval 60
+  .venv/bin/python -m scripts.job_status pose-20250314-093000-1f2e --stop
 
 Prints one "key: value" line per fact (status, counts, times, the labeling
 portal when the job's team is private and the stack exports it, the output

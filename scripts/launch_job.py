@@ -589,7 +589,7 @@ def _report(plan: Launch, arn: str, outputs: StackOutputs) -> None:
             f" aws sagemaker describe-workteam --region {region} --workteam-name {team}"
             " --query Workteam.SubDomain --output text"
         )
-    print(f"follow:    python -m scripts.job_status {plan.job_name} --wait")
+    print(f"follow:    .venv/bin/python -m scripts.job_status {plan.job_name} --wait")
 
 
 def _progress(message: str) -> None:

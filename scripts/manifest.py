@@ -2,7 +2,7 @@
 
 A line is ``{"source-ref": "s3://…", "annotations": [<skeleton>, …]}``
 (``annotations`` only when there are pre-annotations), the format in
-DESIGN.md that the pre-annotation Lambda reads.
+docs/contracts.md that the pre-annotation Lambda reads.
 """
 
 from __future__ import annotations

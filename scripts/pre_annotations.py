@@ -6,7 +6,7 @@
   keypoint names may come in any order but must all be in the stack's rig.
   Crowd regions (``iscrowd: 1``) are not instances and are left out.
 - **JSON Lines**: ``{"image": "a.jpg", "annotations": [<skeleton>, …]}`` per
-  line, skeletons as in DESIGN.md.
+  line, skeletons as in docs/contracts.md.
 
 Every skeleton is validated against the rig; the first file that has a problem
 stops the launch with the file, line or annotation and the field. The result is

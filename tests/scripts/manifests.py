@@ -1,6 +1,6 @@
 """Worker submissions and output-manifest lines shaped as the real ones, for export tests.
 
-Submissions follow DESIGN.md's worker-submission contract (every value a
+Submissions follow the worker-submission contract in docs/contracts.md (every value a
 string); labels come from the handlers' own consolidation (``build_label``),
 and metadata is written in either of Ground Truth's two spellings.
 """
