@@ -114,7 +114,7 @@ MANAGED_POLICY_LIMIT = 6144
 
 @pytest.mark.parametrize("path", sorted(FILES), ids=lambda p: p.name)
 def test_deployer_policy_files_are_up_to_date(path: Path) -> None:
-    assert path.read_text(encoding="utf-8") == rendered(FILES[path]), (
+    assert path.read_text(encoding="utf-8") == rendered(path), (
         f"{path.name} is out of date: run `.venv/bin/python -m tests.infra.deployer_policy_files`"
     )
 

@@ -175,5 +175,6 @@ def test_pack_reports_a_cloudfront_grant_wider_than_the_component(
     assert analyze_stack(analyzer, broken) == [
         "cloudfront-grant-component-only: assets-bucket-policy: statement"
         f" CloudFrontReadsComponentOnly lets CloudFront read ['{bucket}/*']; it may read only the"
-        f" labeling component ['{bucket}/{default_stack.named('assets-component').inputs['key']}']"
+        " labeling component and the portal the stack uploads"
+        f" ['{bucket}/{default_stack.named('assets-component').inputs['key']}']"
     ]
