@@ -282,14 +282,13 @@ def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSet
             f"{namespace}:workteamName: {name!r} is not a work team name Ground Truth accepts:"
             " 1-63 ASCII letters, digits and hyphens, starting and ending with a letter or digit"
         )
-    if create and (pool or client or domain):
-        key = (
-            "workforceUserPoolId"
-            if pool
-            else "workforceClientId"
-            if client
-            else "workforceAuthDomain"
-        )
+    existing = {
+        "workforceUserPoolId": pool,
+        "workforceClientId": client,
+        "workforceAuthDomain": domain,
+    }
+    if create and any(existing.values()):
+        key = next(k for k, v in existing.items() if v)
         raise SettingsError(
             f"{namespace}:createWorkforce: true, but {namespace}:{key} names an existing"
             " workforce, and a region holds one private workforce per account; unset"

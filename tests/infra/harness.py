@@ -170,6 +170,10 @@ def computed_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> tuple[
         table = inputs.get("name") or f"{name}-{pid}"
         out |= {"name": table, "arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"}
         return table, out
+    if type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        alarm = inputs.get("name") or f"{name}-{pid}"
+        out |= {"name": alarm, "arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{alarm}"}
+        return alarm, out
     if type_ == "aws:cloudfront/function:Function":
         function = inputs.get("name") or f"{name}-{pid}"
         out |= {"name": function, "arn": f"arn:aws:cloudfront::{ACCOUNT}:function/{function}"}

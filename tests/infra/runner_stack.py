@@ -27,7 +27,13 @@ SELF_HOSTED = {"runner": "self-hosted"}
 #: A team in the account's existing workforce, labeling through the stack's own runner.
 SELF_HOSTED_EXISTING = {**EXISTING, **SELF_HOSTED, "workforceAuthDomain": AUTH_DOMAIN}
 #: A new workforce and team, labeling through the stack's own runner.
-SELF_HOSTED_CREATED = {**CREATED, **SELF_HOSTED}
+SELF_HOSTED_CREATED = {
+    **CREATED,
+    **SELF_HOSTED,
+    "workforceUserPoolId": "",
+    "workforceClientId": "",
+    "workforceAuthDomain": "",
+}
 #: The stand-in portal, relative to its folder; the crowd-form is uploaded beside it.
 PORTAL_FILES = {
     "index.html": "<!doctype html><title>Worker portal</title><script src='portal.js'></script>\n",
