@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pulumi
 import pytest
 from parliament import analyze_policy_string
@@ -25,6 +26,7 @@ from components import job_runner, labeling_workforce
 from components.lambda_archive import RIG_FILE
 from components.policies import TASK_TABLE_ACTIONS
 from components.s3_layout import PORTAL_CONFIG_KEY, PORTAL_PREFIX, TEMPLATE_KEY
+from components.settings import COGNITO_DOMAIN
 from components.stack_outputs import StackOutputs
 from handlers.rig import RIG_FILE_ENV
 from policy.guardrails import POLICIES, exposure, workforce
@@ -758,3 +760,8 @@ def test_the_whole_pack_passes_the_self_hosted_stacks(
 
 def test_the_pack_and_the_stack_agree_on_the_portals_prefix() -> None:
     assert exposure.PORTAL_PREFIX == PORTAL_PREFIX
+
+
+def test_the_domain_prefix_rule_is_cognitos() -> None:
+    shape = botocore.session.get_session().get_service_model("cognito-idp").shape_for("DomainType")
+    assert f"^{COGNITO_DOMAIN.pattern}$" == shape.metadata["pattern"]
