@@ -5,7 +5,9 @@ can be wrong with the inputs (config, rig, component JS, template, handlers) is
 checked before the first resource is registered, so a bad value never leaves a
 half-built stack behind. ``production: true`` adds the production profile (WAF,
 access logs, a customer-managed key, X-Ray tracing, error alarms); off, none of it
-exists.
+exists. ``runner: self-hosted`` adds the stack's own task service and worker portal
+(``JobRunner``) for accounts Ground Truth is not open to; the default runner is Ground
+Truth, and then none of it exists.
 
 Every resource uses the default AWS provider, which Pulumi configures from the
 stack's own ``aws:*`` settings (profile, assumed roles, allowed accounts, default
@@ -20,8 +22,10 @@ from components import policies
 from components.annotation_lambdas import AnnotationLambdas, AnnotationLambdasArgs
 from components.data_key import DataKey
 from components.ground_truth_roles import GroundTruthRoles, GroundTruthRolesArgs
+from components.job_runner import JobRunner, JobRunnerArgs
 from components.labeling_workforce import LabelingWorkforce, LabelingWorkforceArgs
-from components.lambda_archive import build_archive
+from components.lambda_archive import HANDLER_MODULES, TASK_API_MODULE, build_archive
+from components.lambda_function import Observability
 from components.secure_asset_cdn import (
     ComponentBundle,
     EdgeHardening,
@@ -29,7 +33,8 @@ from components.secure_asset_cdn import (
     SecureAssetCdnArgs,
 )
 from components.settings import StackSettings
-from components.stack_outputs import OUTPUT_NAMES
+from components.stack_outputs import OUTPUT_NAMES, SELF_HOSTED_RUNNER
+from components.worker_portal import PortalBundle
 from components.worker_template_object import (
     WorkerTemplate,
     WorkerTemplateArgs,
@@ -38,10 +43,15 @@ from components.worker_template_object import (
 
 # -- inputs, all validated up front ------------------------------------------------
 settings = StackSettings.load()
+self_hosted = settings.runner == SELF_HOSTED_RUNNER
 component = ComponentBundle.read()
 template_source = WorkerTemplateSource.read(settings.rig, settings.instructions)
+portal = PortalBundle.read() if self_hosted else None
 try:
-    archive = build_archive(settings.rig)
+    archive = build_archive(
+        settings.rig,
+        handler_modules=(*HANDLER_MODULES, TASK_API_MODULE) if self_hosted else HANDLER_MODULES,
+    )
 except FileNotFoundError as exc:
     raise pulumi.RunError(str(exc)) from exc
 
@@ -68,6 +78,7 @@ cdn = SecureAssetCdn(
         allowed_countries=settings.allowed_countries,
         hardening=hardening,
         noncurrent_version_days=settings.noncurrent_version_days,
+        portal=portal,
     ),
 )
 lambdas = AnnotationLambdas(
@@ -92,6 +103,45 @@ template = WorkerTemplate(
         after=cdn.write_ready,
     ),
 )
+# Optional (workteamName): a labeling team, in the account's workforce or a new one.
+workforce = (
+    LabelingWorkforce(
+        "workforce",
+        LabelingWorkforceArgs(team=settings.workteam, account_id=account_id),
+    )
+    if settings.workteam
+    else None
+)
+
+# Optional (runner: self-hosted): the stack hands out the tasks itself, to that team.
+job_runner = None
+if self_hosted:
+    assert workforce and workforce.cognito_domain, "settings require a team and its domain"
+    job_runner = JobRunner(
+        "runner",
+        JobRunnerArgs(
+            archive=archive,
+            bucket_name=cdn.bucket_name,
+            bucket_arn=cdn.bucket_arn,
+            template_key=template.key,
+            template_s3_uri=template.s3_uri,
+            cdn_domain_name=cdn.cdn_domain_name,
+            region=settings.region,
+            user_pool_id=workforce.user_pool_id,
+            group_name=workforce.group_name,
+            cognito_domain=workforce.cognito_domain,
+            observability=Observability(
+                log_retention_days=settings.log_retention_days,
+                tracing=settings.production,
+                error_alarm=settings.production,
+                alarm_actions=[settings.alarm_topic_arn] if settings.alarm_topic_arn else [],
+            ),
+            force_destroy=settings.force_destroy,
+            after=cdn.write_ready,
+            kms_key=data_key.key if data_key else None,
+        ),
+    )
+
 roles = GroundTruthRoles(
     "ground-truth",
     GroundTruthRolesArgs(
@@ -101,6 +151,7 @@ roles = GroundTruthRoles(
         region=settings.region,
         account_id=account_id,
         kms_key_arn=kms_key_arn,
+        tasks_table_arn=job_runner.tasks_table_arn if job_runner else None,
     ),
 )
 if data_key:
@@ -119,15 +170,6 @@ if data_key:
         opts=pulumi.ResourceOptions(retain_on_delete=True),
     )
 
-# Optional (workteamName): a labeling team, in the account's workforce or a new one.
-workforce = (
-    LabelingWorkforce(
-        "workforce",
-        LabelingWorkforceArgs(team=settings.workteam, account_id=account_id),
-    )
-    if settings.workteam
-    else None
-)
 
 # -- outputs (names from components/stack_outputs.py, read back by scripts/) -----------
 outputs = {
@@ -151,5 +193,12 @@ if cdn.access_log_bucket_name:
 if workforce:
     outputs["workteam_arn"] = workforce.workteam_arn
     outputs["labeling_portal_url"] = workforce.labeling_portal_url
+outputs["runner"] = settings.runner
+if job_runner:
+    outputs["task_api_url"] = job_runner.task_api_url
+    outputs["worker_portal_url"] = job_runner.worker_portal_url
+    outputs["tasks_table_name"] = job_runner.tasks_table_name
+    outputs["portal_client_id"] = job_runner.portal_client_id
+    outputs["portal_auth_domain"] = job_runner.portal_auth_domain
 for output_name, value in outputs.items():
     pulumi.export(output_name, value)

@@ -3,10 +3,7 @@
 Both run the ``handlers`` package from one reproducible archive
 (``components.lambda_archive``) that also carries the deployed rig; the
 functions find it through ``POSE_LABELING_RIG_FILE``. Each function owns its
-role and a log group the program creates, so retention is set from the first
-line logged and the roles need no ``logs:CreateLogGroup``. The log groups are
-named from a prefix with a suffix CloudWatch makes unique, so two stacks of the
-same name in one account and region do not collide.
+role and a log group the program creates (``components.lambda_function``).
 """
 
 from __future__ import annotations
@@ -16,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
-import pulumi_aws as aws
 
 from components import policies
 from components.lambda_archive import LambdaArchive
-
-#: A current Python runtime (the handlers also import cleanly on 3.11, the dev version).
-RUNTIME = "python3.13"
-#: Graviton: the same Python, about 20% cheaper per GB-second than x86_64.
-ARCHITECTURE = "arm64"
-BUILD_DIR = Path(__file__).resolve().parent.parent / "build" / "lambda"
+from components.lambda_function import (
+    BUILD_DIR,
+    FunctionSpec,
+    LoggedFunction,
+    Observability,
+    logged_function,
+)
 
 
 @dataclass(frozen=True)
@@ -95,15 +92,13 @@ class AnnotationLambdas(pulumi.ComponentResource):
     ) -> None:
         super().__init__("pose-labeling:lambda:AnnotationLambdas", name, {}, opts)
         code = pulumi.FileArchive(str(args.archive.write(args.build_dir)))
-        functions: dict[str, aws.lambda_.Function] = {}
-        roles: dict[str, aws.iam.Role] = {}
-        for hook in (PRE_ANNOTATION, POST_ANNOTATION):
-            roles[hook.kind], functions[hook.kind] = self._hook(name, hook, args, code)
+        pre = self._hook(name, PRE_ANNOTATION, args, code)
+        post = self._hook(name, POST_ANNOTATION, args, code)
 
-        self.pre_annotation_arn = functions[PRE_ANNOTATION.kind].arn
-        self.post_annotation_arn = functions[POST_ANNOTATION.kind].arn
-        self.pre_annotation_role_arn = roles[PRE_ANNOTATION.kind].arn
-        self.post_annotation_role_arn = roles[POST_ANNOTATION.kind].arn
+        self.pre_annotation_arn = pre.function.arn
+        self.post_annotation_arn = post.function.arn
+        self.pre_annotation_role_arn = pre.role.arn
+        self.post_annotation_role_arn = post.role.arn
         self.register_outputs(
             {
                 "pre_annotation_arn": self.pre_annotation_arn,
@@ -115,65 +110,31 @@ class AnnotationLambdas(pulumi.ComponentResource):
 
     def _hook(
         self, name: str, hook: HookSpec, args: AnnotationLambdasArgs, code: pulumi.Archive
-    ) -> tuple[aws.iam.Role, aws.lambda_.Function]:
-        child = pulumi.ResourceOptions(parent=self)
-        prefix = f"{name}-{hook.kind}"
-        role = aws.iam.Role(
-            f"{prefix}-role",
-            description=f"Runs the pose-labeling {hook.kind} Lambda",
-            assume_role_policy=policies.assume_role_policy(policies.LAMBDA_SERVICE),
-            opts=child,
-        )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{prefix}-logs",
-            name_prefix=f"/aws/lambda/{pulumi.get_project()}-{pulumi.get_stack()}-{prefix}-",
-            retention_in_days=args.log_retention_days,
-            opts=child,
-        )
+    ) -> LoggedFunction:
         reads = hook.reads_job_output
-        role_policy = aws.iam.RolePolicy(
-            f"{prefix}-policy",
-            role=role.id,
-            policy=pulumi.Output.all(
-                log_group_arn=log_group.arn,
+        return logged_function(
+            self,
+            f"{name}-{hook.kind}",
+            FunctionSpec(
+                handler=hook.handler,
+                description=hook.description,
+                purpose=hook.kind,
+                timeout=hook.timeout,
+                memory_size=hook.memory_size,
+            ),
+            code=code,
+            code_hash=args.archive.code_hash,
+            environment=args.archive.environment,
+            role_policy=lambda log_group_arn: pulumi.Output.all(
+                log_group_arn=log_group_arn,
                 bucket_arn=args.bucket_arn if reads else None,
                 region=args.region if reads else None,
                 kms_key_arn=args.kms_key_arn if reads else None,
             ).apply(lambda v: policies.lambda_role_policy(**v, tracing=args.tracing)),
-            opts=child,
+            observability=Observability(
+                log_retention_days=args.log_retention_days,
+                tracing=args.tracing,
+                error_alarm=args.error_alarms,
+                alarm_actions=tuple(args.alarm_actions),
+            ),
         )
-        function = aws.lambda_.Function(
-            prefix,
-            description=hook.description,
-            role=role.arn,
-            runtime=RUNTIME,
-            architectures=[ARCHITECTURE],
-            handler=hook.handler,
-            code=code,
-            source_code_hash=args.archive.code_hash,
-            timeout=hook.timeout,
-            memory_size=hook.memory_size,
-            environment={"variables": args.archive.environment},
-            logging_config={"log_format": "Text", "log_group": log_group.name},
-            tracing_config={"mode": "Active"} if args.tracing else None,
-            # Logging must be allowed before the first invocation can log.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
-        )
-        if args.error_alarms:
-            aws.cloudwatch.MetricAlarm(
-                f"{prefix}-errors",
-                alarm_description=f"The pose-labeling {hook.kind} Lambda raised an error;"
-                " the job's objects may be failing (see the function's logs)",
-                namespace="AWS/Lambda",
-                metric_name="Errors",
-                dimensions={"FunctionName": function.name},
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=list(args.alarm_actions),
-                opts=child,
-            )
-        return role, function

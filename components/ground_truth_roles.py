@@ -12,7 +12,8 @@ documents, for every role, come from ``components.policies``.
 
 ``job_launcher_policy_arn`` is a managed policy to attach to the people (or CI)
 who launch jobs: ``iam:PassRole`` on this role, to SageMaker only, plus the job
-and bucket actions the scripts use.
+and bucket actions the scripts use, and with the self-hosted runner the task
+table's item actions (``launch_job`` registers a job's tasks there).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class GroundTruthRolesArgs:
     account_id: pulumi.Input[str]
     #: The bucket's customer-managed KMS key, when there is one.
     kms_key_arn: pulumi.Input[str] | None = None
+    #: The self-hosted runner's task table, when the stack has one.
+    tasks_table_arn: pulumi.Input[str] | None = None
 
 
 class GroundTruthRoles(pulumi.ComponentResource):
@@ -82,6 +85,7 @@ class GroundTruthRoles(pulumi.ComponentResource):
                 region=args.region,
                 account_id=args.account_id,
                 kms_key_arn=args.kms_key_arn,
+                tasks_table_arn=args.tasks_table_arn,
             ).apply(lambda v: policies.job_launcher_policy(**v)),
             opts=child,
         )

@@ -18,6 +18,11 @@ password) and the SageMaker work team, and then, depending on the setup:
   fields, so the two never undo each other.
 
 No IAM: workers sign in through Cognito, and Ground Truth needs no role for a team.
+
+The self-hosted runner signs the same workers in through the same pool, and asks
+the group who is a member: the component reports the pool, the group and the
+pool's domain prefix (the one it created, or ``workforceAuthDomain`` for an
+existing workforce).
 """
 
 from __future__ import annotations
@@ -63,11 +68,20 @@ class _Workforce:
     user_pool_id: pulumi.Input[str]
     client_id: pulumi.Input[str]
     workforce_name: pulumi.Input[str] | None
+    #: The pool's domain prefix, when known (always for a created workforce).
+    domain: pulumi.Input[str] | None
 
 
 class LabelingWorkforce(pulumi.ComponentResource):
     workteam_arn: pulumi.Output[str]
     labeling_portal_url: pulumi.Output[str]
+    #: The Cognito user pool the team's members sign in to.
+    user_pool_id: pulumi.Output[str]
+    #: The Cognito group whose members are the team.
+    group_name: pulumi.Output[str]
+    #: The pool's sign-in domain prefix; None for an existing workforce without
+    #: ``workforceAuthDomain`` (only the self-hosted runner needs it).
+    cognito_domain: pulumi.Output[str] | None
 
     def __init__(
         self, name: str, args: LabelingWorkforceArgs, opts: pulumi.ResourceOptions | None = None
@@ -78,7 +92,9 @@ class LabelingWorkforce(pulumi.ComponentResource):
             workforce = self._create_workforce(name, args.account_id)
         else:
             assert team.user_pool_id and team.client_id, "settings require both"
-            workforce = _Workforce(team.user_pool_id, team.client_id, workforce_name=None)
+            workforce = _Workforce(
+                team.user_pool_id, team.client_id, workforce_name=None, domain=team.auth_domain
+            )
         child = pulumi.ResourceOptions(parent=self)
 
         group = aws.cognito.UserGroup(
@@ -125,8 +141,18 @@ class LabelingWorkforce(pulumi.ComponentResource):
         self.workteam_arn = workteam.arn
         # Every private team of a workforce shares its portal; the team reports it too.
         self.labeling_portal_url = pulumi.Output.concat("https://", workteam.subdomain)
+        self.user_pool_id = pulumi.Output.from_input(workforce.user_pool_id)
+        self.group_name = group.name
+        self.cognito_domain = (
+            pulumi.Output.from_input(workforce.domain) if workforce.domain is not None else None
+        )
         self.register_outputs(
-            {"workteam_arn": self.workteam_arn, "labeling_portal_url": self.labeling_portal_url}
+            {
+                "workteam_arn": self.workteam_arn,
+                "labeling_portal_url": self.labeling_portal_url,
+                "user_pool_id": self.user_pool_id,
+                "group_name": self.group_name,
+            }
         )
 
     def _create_workforce(self, name: str, account_id: pulumi.Input[str]) -> _Workforce:
@@ -197,4 +223,4 @@ class LabelingWorkforce(pulumi.ComponentResource):
             logout_urls=[pulumi.Output.concat(portal, "/logout")],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[client]),
         )
-        return _Workforce(pool.id, client.id, workforce.workforce_name)
+        return _Workforce(pool.id, client.id, workforce.workforce_name, domain.domain)

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ HANDLERS_DIR = Path(__file__).resolve().parent.parent / "handlers"
 RIG_FILE = "pose_labeling_rig.json"
 #: The modules Ground Truth's two hooks run; each must define ``lambda_handler``.
 HANDLER_MODULES = ("pre_annotation", "post_annotation")
+#: The self-hosted runner's task service (API Gateway's Lambda), shipped in the same archive.
+TASK_API_MODULE = "task_api"
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 _FILE_MODE = 0o100644 << 16  # regular file, rw-r--r--
@@ -66,9 +69,18 @@ def package_files(package_dir: Path = HANDLERS_DIR) -> list[Path]:
     )
 
 
-def build_archive(rig: Rig, package_dir: Path = HANDLERS_DIR) -> LambdaArchive:
-    """Zip the package (as ``<package name>/...``) and the rig; a missing hook fails here."""
-    missing = [m for m in HANDLER_MODULES if not (package_dir / f"{m}.py").is_file()]
+def build_archive(
+    rig: Rig,
+    package_dir: Path | None = None,
+    handler_modules: Sequence[str] = HANDLER_MODULES,
+) -> LambdaArchive:
+    """Zip the package (as ``<package name>/...``) and the rig; a missing handler fails here.
+
+    ``handler_modules`` are the modules the stack's functions run (the self-hosted
+    runner adds ``TASK_API_MODULE``); ``package_dir`` defaults to ``HANDLERS_DIR``.
+    """
+    package_dir = package_dir or HANDLERS_DIR
+    missing = [m for m in handler_modules if not (package_dir / f"{m}.py").is_file()]
     if missing:
         names = ", ".join(f"{package_dir.name}/{m}.py" for m in missing)
         raise FileNotFoundError(

@@ -88,8 +88,13 @@ def deny_insecure_transport(bucket_arn: str) -> Statement:
     }
 
 
-def asset_bucket_policy(bucket_arn: str, component_key: str, distribution_arn: str) -> str:
-    """TLS only; CloudFront (this distribution, through OAC) may read the component JS only."""
+def asset_bucket_policy(bucket_arn: str, served_keys: Sequence[str], distribution_arn: str) -> str:
+    """TLS only; CloudFront (this distribution, through OAC) may read exactly ``served_keys``.
+
+    The keys are the component JS, and with the self-hosted runner the worker portal's
+    files (``components.worker_portal``); every other key answers 403 through the CDN.
+    """
+    served = [f"{bucket_arn}/{key}" for key in sorted(served_keys)]
     return document(
         deny_insecure_transport(bucket_arn),
         {
@@ -97,7 +102,8 @@ def asset_bucket_policy(bucket_arn: str, component_key: str, distribution_arn: s
             "Effect": "Allow",
             "Principal": {"Service": "cloudfront.amazonaws.com"},
             "Action": "s3:GetObject",
-            "Resource": f"{bucket_arn}/{component_key}",
+            # One key stays a string: the document of a stack without the portal is unchanged.
+            "Resource": served[0] if len(served) == 1 else served,
             "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
         },
     )
@@ -191,8 +197,14 @@ def job_launcher_policy(
     region: str,
     account_id: str,
     kms_key_arn: str | None = None,
+    tasks_table_arn: str | None = None,
 ) -> str:
-    """What a person or CI job launching labeling jobs needs, PassRole included."""
+    """What a person or CI job launching labeling jobs needs, PassRole included.
+
+    With the self-hosted runner (``tasks_table_arn``), ``launch_job`` registers the
+    job and its tasks in the runner's table, ``job_status`` reads their progress and
+    stopping a job marks it stopped there.
+    """
     partition = partition_of(bucket_arn)
     statements: list[Statement] = [
         {
@@ -240,6 +252,22 @@ def job_launcher_policy(
             "Condition": {"StringLike": {"s3:prefix": f"{JOBS_PREFIX}*"}},
         },
     ]
+    if tasks_table_arn:
+        statements.append(
+            {
+                "Sid": "RunSelfHostedJobs",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:ConditionCheckItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:Query",
+                    "dynamodb:UpdateItem",
+                ],
+                "Resource": tasks_table_arn,
+            }
+        )
     if kms_key_arn:
         statements.append(
             {
@@ -253,6 +281,28 @@ def job_launcher_policy(
 
 
 # -- Lambda roles -----------------------------------------------------------------
+
+
+def write_own_logs(log_group_arn: str) -> Statement:
+    """A function writes to its own log group, which the program created (no CreateLogGroup)."""
+    return {
+        "Sid": "WriteOwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"{log_group_arn}:*",
+    }
+
+
+def write_traces() -> Statement:
+    """X-Ray active tracing (production profile)."""
+    return {
+        # X-Ray's write actions have no resource-level permissions: "*" is the
+        # only value IAM accepts (what AWSXRayDaemonWriteAccess grants, minus reads).
+        "Sid": "WriteTraces",
+        "Effect": "Allow",
+        "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        "Resource": "*",
+    }
 
 
 def lambda_role_policy(
@@ -270,14 +320,7 @@ def lambda_role_policy(
     one overflow file beside it when a batch's labels exceed Lambda's response
     limit (``handlers/overflow.py``).
     """
-    statements: list[Statement] = [
-        {
-            "Sid": "WriteOwnLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn}:*",
-        }
-    ]
+    statements = [write_own_logs(log_group_arn)]
     if bucket_arn:
         statements.append(
             {
@@ -306,16 +349,85 @@ def lambda_role_policy(
                 }
             )
     if tracing:
+        statements.append(write_traces())
+    return document(*statements)
+
+
+#: What the task service does to its table: items read and written, leases taken with
+#: conditional writes and transactions. IAM has no action for TransactWriteItems itself:
+#: a transaction is allowed by the actions of its parts (Put, Update, Delete, ConditionCheck).
+TASK_TABLE_ACTIONS = (
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+
+
+def task_service_role_policy(
+    *,
+    log_group_arn: str,
+    table_arn: str,
+    bucket_arn: str,
+    template_key: str,
+    region: str,
+    kms_key_arn: str | None = None,
+    tracing: bool = False,
+) -> str:
+    """The self-hosted runner's task service: its table, the job data, its logs.
+
+    It reads a job's manifest and images (it presigns the image URLs, so the
+    signature is this role's and must be able to read them) and the worker template,
+    and reads and writes the job's output prefix (worker responses, the consolidation
+    request, the output manifest), as Ground Truth's execution role does.
+    """
+    statements = [
+        write_own_logs(log_group_arn),
+        {
+            "Sid": "UseTasksTable",
+            "Effect": "Allow",
+            "Action": list(TASK_TABLE_ACTIONS),
+            "Resource": table_arn,
+        },
+        {
+            "Sid": "ReadJobInputsAndTemplate",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [
+                objects(bucket_arn, IMAGES_PREFIX),
+                objects(bucket_arn, MANIFESTS_PREFIX),
+                f"{bucket_arn}/{template_key}",
+            ],
+        },
+        {
+            "Sid": "ReadAndWriteJobOutput",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": objects(bucket_arn, OUTPUT_PREFIX),
+        },
+    ]
+    if kms_key_arn:
         statements.append(
             {
-                # X-Ray's write actions have no resource-level permissions: "*" is the
-                # only value IAM accepts (what AWSXRayDaemonWriteAccess grants, minus reads).
-                "Sid": "WriteTraces",
+                # The bucket's objects and the table are encrypted with the stack's key.
+                "Sid": "UseDataKeyThroughS3AndDynamoDB",
                 "Effect": "Allow",
-                "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                "Resource": "*",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": kms_key_arn,
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": [
+                            f"dynamodb.{region}.amazonaws.com",
+                            f"s3.{region}.amazonaws.com",
+                        ]
+                    }
+                },
             }
         )
+    if tracing:
+        statements.append(write_traces())
     return document(*statements)
 
 
@@ -700,3 +812,260 @@ def _production_deployer_statements(partition: str) -> list[Statement]:
             "Resource": f"arn:{partition}:cloudfront::*:distribution/*",
         },
     ]
+
+
+# -- the deployer's add-ons: attach beside deployer-policy*.json when the stack has them --
+
+
+def workforce_deployer_policy(*, partition: str = "aws") -> str:
+    """What ``pulumi up`` and ``pulumi destroy`` need for the workforce (``workteamName``).
+
+    Cognito user pools have random IDs, so the pool actions name every pool of the
+    account (``userpool/*``); with an existing workforce the stack only adds a group,
+    the invited users and (self-hosted runner) an app client to that pool. SageMaker
+    reads and updates the pool and its client when it binds a workforce or team to
+    them, with the caller's permissions.
+    """
+    pools = _arn(partition, "cognito-idp", "userpool/*")
+    return document(
+        {
+            "Sid": "ManageWorkforcePool",
+            "Effect": "Allow",
+            "Action": [
+                "cognito-idp:CreateUserPoolDomain",
+                "cognito-idp:DeleteUserPool",
+                "cognito-idp:DeleteUserPoolDomain",
+                "cognito-idp:DescribeUserPool",
+                "cognito-idp:GetUserPoolMfaConfig",
+                "cognito-idp:ListTagsForResource",
+                "cognito-idp:SetUserPoolMfaConfig",
+                "cognito-idp:TagResource",
+                "cognito-idp:UntagResource",
+                "cognito-idp:UpdateUserPool",
+                "cognito-idp:UpdateUserPoolDomain",
+            ],
+            "Resource": pools,
+        },
+        {
+            "Sid": "ManageAppClients",
+            "Effect": "Allow",
+            "Action": [
+                "cognito-idp:CreateUserPoolClient",
+                "cognito-idp:DeleteUserPoolClient",
+                "cognito-idp:DescribeUserPoolClient",
+                "cognito-idp:ListUserPoolClients",
+                "cognito-idp:UpdateUserPoolClient",
+            ],
+            "Resource": pools,
+        },
+        {
+            "Sid": "ManageTeamGroupAndMembers",
+            "Effect": "Allow",
+            "Action": [
+                "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminCreateUser",
+                "cognito-idp:AdminDeleteUser",
+                "cognito-idp:AdminGetUser",
+                "cognito-idp:AdminListGroupsForUser",
+                "cognito-idp:AdminRemoveUserFromGroup",
+                "cognito-idp:AdminUpdateUserAttributes",
+                "cognito-idp:CreateGroup",
+                "cognito-idp:DeleteGroup",
+                "cognito-idp:GetGroup",
+                "cognito-idp:UpdateGroup",
+            ],
+            "Resource": pools,
+        },
+        {
+            "Sid": "ManageWorkforceAndTeam",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:AddTags",
+                "sagemaker:CreateWorkforce",
+                "sagemaker:CreateWorkteam",
+                "sagemaker:DeleteTags",
+                "sagemaker:DeleteWorkforce",
+                "sagemaker:DeleteWorkteam",
+                "sagemaker:DescribeWorkforce",
+                "sagemaker:DescribeWorkteam",
+                "sagemaker:ListTags",
+                "sagemaker:UpdateWorkforce",
+                "sagemaker:UpdateWorkteam",
+            ],
+            "Resource": [
+                _arn(partition, "sagemaker", "workforce/*"),
+                _arn(partition, "sagemaker", "workteam/*"),
+            ],
+        },
+        {
+            # Creating a pool names no resource yet; a domain is looked up by its name.
+            "Sid": "ActionsWithoutResourceLevelPermissions",
+            "Effect": "Allow",
+            "Action": ["cognito-idp:CreateUserPool", "cognito-idp:DescribeUserPoolDomain"],
+            "Resource": "*",
+        },
+    )
+
+
+def self_hosted_deployer_policy(*, partition: str = "aws") -> str:
+    """What ``pulumi up`` and ``pulumi destroy`` need for ``runner: self-hosted``.
+
+    Attach it with ``workforce_deployer_policy`` (the runner needs the team, and its
+    portal client is a pool action there) and the default or production deployer
+    policy. The production parts (the task service's alarm, the table's grant on the
+    stack's key) name the runner's resources only, so they are here in every profile.
+    HTTP APIs have random IDs, and API Gateway's IAM actions are HTTP verbs on paths:
+    the API grants name every API of the account (``/apis``, ``/apis/*``, ``/tags/*``).
+    """
+    return document(
+        {
+            "Sid": "ManageTasksTable",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:CreateTable",
+                "dynamodb:DeleteTable",
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeTable",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:ListTagsOfResource",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:UpdateTable",
+                "dynamodb:UpdateTimeToLive",
+            ],
+            "Resource": _arn(partition, "dynamodb", "table/runner-tasks-*"),
+        },
+        {
+            # Encrypting the table with the stack's key (production): DynamoDB keeps a grant.
+            "Sid": "EncryptTableWithDataKey",
+            "Effect": "Allow",
+            "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey"],
+            "Resource": _arn(partition, "kms", "key/*"),
+            "Condition": {"StringLike": {"kms:ViaService": "dynamodb.*.amazonaws.com"}},
+        },
+        {
+            "Sid": "ManageTaskApi",
+            "Effect": "Allow",
+            "Action": [
+                "apigateway:DELETE",
+                "apigateway:GET",
+                "apigateway:PATCH",
+                "apigateway:POST",
+                "apigateway:PUT",
+            ],
+            "Resource": [
+                f"arn:{partition}:apigateway:*::/apis",
+                f"arn:{partition}:apigateway:*::/apis/*",
+                f"arn:{partition}:apigateway:*::/tags/*",
+            ],
+        },
+        {
+            "Sid": "ManageTaskServiceRole",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+                "iam:ListRolePolicies",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRoleDescription",
+            ],
+            "Resource": f"arn:{partition}:iam::*:role/runner-task-service-role-*",
+        },
+        {
+            "Sid": "PassTaskServiceRoleToLambda",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": f"arn:{partition}:iam::*:role/runner-task-service-role-*",
+            "Condition": {"StringEquals": {"iam:PassedToService": LAMBDA_SERVICE}},
+        },
+        {
+            "Sid": "ManageTaskService",
+            "Effect": "Allow",
+            "Action": [
+                "lambda:AddPermission",
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetPolicy",
+                "lambda:GetRuntimeManagementConfig",
+                "lambda:ListTags",
+                "lambda:ListVersionsByFunction",
+                "lambda:RemovePermission",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ],
+            "Resource": _arn(partition, "lambda", "function:runner-task-service-*"),
+        },
+        {
+            # The task service's own log group is under /aws/lambda/ (the default document).
+            "Sid": "ManageApiAccessLogGroup",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:ListTagsForResource",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            "Resource": _arn(partition, "logs", "log-group:/aws/vendedlogs/pose-labeling-*"),
+        },
+        {
+            "Sid": "ManagePortalIndexFunction",
+            "Effect": "Allow",
+            "Action": [
+                "cloudfront:CreateFunction",
+                "cloudfront:DeleteFunction",
+                "cloudfront:DescribeFunction",
+                "cloudfront:GetFunction",
+                "cloudfront:ListTagsForResource",
+                "cloudfront:PublishFunction",
+                "cloudfront:TagResource",
+                "cloudfront:UntagResource",
+                "cloudfront:UpdateFunction",
+            ],
+            "Resource": f"arn:{partition}:cloudfront::*:function/assets-portal-index-*",
+        },
+        {
+            "Sid": "ManageTaskServiceAlarm",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:ListTagsForResource",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            "Resource": _arn(partition, "cloudwatch", "alarm:runner-*"),
+        },
+        {
+            # API Gateway's access logging goes through CloudWatch Logs' log delivery,
+            # whose actions name no resource: "*" is the only value IAM accepts.
+            "Sid": "ActionsWithoutResourceLevelPermissions",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:DescribeResourcePolicies",
+                "logs:GetLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:UpdateLogDelivery",
+            ],
+            "Resource": "*",
+        },
+    )

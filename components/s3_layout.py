@@ -19,6 +19,10 @@ MANIFESTS_PREFIX = "labeling_jobs/manifests/"
 OUTPUT_PREFIX = "labeling_jobs/output/"
 #: Everything a labeling job reads or writes.
 JOBS_PREFIX = "labeling_jobs/"
+#: The self-hosted runner's worker portal, served by CloudFront under ``/portal/``.
+PORTAL_PREFIX = "portal/"
+#: What the portal page reads at start: the task API, the sign-in domain and client.
+PORTAL_CONFIG_KEY = f"{PORTAL_PREFIX}config.json"
 
 
 def component_key(content_hash: str) -> str:

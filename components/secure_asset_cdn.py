@@ -10,6 +10,13 @@ Both objects (the JS here, the worker template beside it) are written only after
 every guard of the bucket is in place, and the template only after the JS and
 the bucket policy that lets CloudFront read it: ``write_ready``.
 
+With the self-hosted runner (``portal``) the component also uploads the worker
+portal's files (``components.worker_portal``) beside the JS and serves them under
+``/portal/*``: the bucket policy then names each of their keys and the portal's
+``config.json``, which the runner writes once its API exists. A CloudFront
+function answers ``/portal/`` with the portal's ``index.html``, since an S3 origin
+has no index documents.
+
 The JS is uploaded under a content-hashed key. A new build is a new URL, which
 the worker template (rendered in the same ``pulumi up``) points to, so workers
 get it at once without a CloudFront invalidation, and the file can be cached for
@@ -36,7 +43,8 @@ from components.access_log_bucket import (
 )
 from components.edge_firewall import CLOUDFRONT_REGION, edge_web_acl
 from components.private_bucket import private_bucket
-from components.s3_layout import component_key
+from components.s3_layout import PORTAL_PREFIX, component_key
+from components.worker_portal import CACHE_CONTROL, INDEX_FILE, PortalBundle
 
 COMPONENT_PATH = Path(__file__).resolve().parent.parent / "assets" / "crowd-2d-skeleton.js"
 
@@ -45,6 +53,15 @@ COMPONENT_PATH = Path(__file__).resolve().parent.parent / "assets" / "crowd-2d-s
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 _ORIGIN_ID = "asset-bucket"
 _ONE_YEAR = 31_536_000
+#: Viewer-request function of the portal's behavior: ``/portal/`` is its index page.
+PORTAL_INDEX_FUNCTION = f"""function handler(event) {{
+  var request = event.request;
+  if (request.uri.endsWith("/")) {{
+    request.uri += "{INDEX_FILE}";
+  }}
+  return request;
+}}
+"""
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,8 @@ class SecureAssetCdnArgs:
     hardening: EdgeHardening | None = None
     #: Days an overwritten or deleted version is kept; 0 keeps every version.
     noncurrent_version_days: int = 0
+    #: The self-hosted runner's worker portal, served under ``/portal/``; none when None.
+    portal: PortalBundle | None = None
 
 
 class SecureAssetCdn(pulumi.ComponentResource):
@@ -186,6 +205,9 @@ class SecureAssetCdn(pulumi.ComponentResource):
             web_acl = edge_web_acl(
                 f"{name}-waf", rate_limit=args.hardening.waf_rate_limit, opts=child
             )
+        portal_behaviors = None
+        if args.portal:
+            portal_behaviors = [self._portal_behavior(name, headers, child)]
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             comment="pose-labeling: the labeling component's JS",
@@ -209,17 +231,19 @@ class SecureAssetCdn(pulumi.ComponentResource):
                 "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
                 "response_headers_policy_id": headers.id,
             },
+            ordered_cache_behaviors=portal_behaviors,
             restrictions={"geo_restriction": _geo_restriction(args.allowed_countries)},
             viewer_certificate={"cloudfront_default_certificate": True},
             web_acl_id=web_acl.arn if web_acl else None,
             opts=child,
         )
         key = args.component.key
+        served = [key, *(args.portal.keys if args.portal else ())]
         bucket_policy = aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=bucket.id,
             policy=pulumi.Output.all(bucket=bucket.arn, cdn=distribution.arn).apply(
-                lambda v: policies.asset_bucket_policy(v["bucket"], key, v["cdn"])
+                lambda v: policies.asset_bucket_policy(v["bucket"], served, v["cdn"])
             ),
             # S3 rejects policy writes while the public-access block is being applied.
             opts=pulumi.ResourceOptions.merge(
@@ -242,6 +266,18 @@ class SecureAssetCdn(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=bucket_ready),
         )
         self.write_ready = [*bucket_ready, component_object]
+        if args.portal:
+            for portal_file in args.portal.files:
+                aws.s3.BucketObjectv2(
+                    f"{name}-{portal_file.key}",
+                    bucket=bucket.id,
+                    key=portal_file.key,
+                    source=pulumi.FileAsset(str(portal_file.path)),
+                    content_type=portal_file.content_type,
+                    cache_control=CACHE_CONTROL,
+                    server_side_encryption="AES256",
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=bucket_ready),
+                )
 
         self.access_log_bucket_name = None
         if args.hardening:
@@ -264,6 +300,35 @@ class SecureAssetCdn(pulumi.ComponentResource):
                 "component_url": self.component_url,
             }
         )
+
+    def _portal_behavior(
+        self,
+        name: str,
+        headers: aws.cloudfront.ResponseHeadersPolicy,
+        child: pulumi.ResourceOptions,
+    ) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict:
+        """``/portal/*`` from the same bucket, with the same headers; ``/portal/`` is the index."""
+        index = aws.cloudfront.Function(
+            f"{name}-portal-index",
+            runtime="cloudfront-js-2.0",
+            comment="pose-labeling: /portal/ is the worker portal's index.html",
+            code=PORTAL_INDEX_FUNCTION,
+            publish=True,
+            opts=child,
+        )
+        return {
+            "path_pattern": f"/{PORTAL_PREFIX}*",
+            "target_origin_id": _ORIGIN_ID,
+            "viewer_protocol_policy": "redirect-to-https",
+            "allowed_methods": ["GET", "HEAD", "OPTIONS"],
+            "cached_methods": ["GET", "HEAD"],
+            "compress": True,
+            # With the files' no-cache, CloudFront keeps each for the policy's minimum TTL
+            # (1 second) and then revalidates it with S3.
+            "cache_policy_id": CACHING_OPTIMIZED_POLICY_ID,
+            "response_headers_policy_id": headers.id,
+            "function_associations": [{"event_type": "viewer-request", "function_arn": index.arn}],
+        }
 
     def _access_logs(
         self,

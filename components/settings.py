@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.stack_outputs import RUNNERS, SELF_HOSTED_RUNNER
 from handlers.rig import Rig, RigError, load_rig
 
 #: The only retention periods CloudWatch Logs accepts (PutRetentionPolicy).
@@ -63,6 +64,8 @@ class StackSettings:
     alarm_topic_arn: str | None
     #: The labeling work team the stack creates; None (the default) creates none.
     workteam: WorkteamSettings | None
+    #: Who hands out the tasks: ``groundtruth`` (the default) or ``self-hosted``.
+    runner: str
 
     @classmethod
     def load(cls, config: pulumi.Config | None = None) -> StackSettings:
@@ -75,6 +78,7 @@ class StackSettings:
                 " (a region where SageMaker Ground Truth is available, e.g. us-east-1)"
             )
         production = config.require_bool("production")
+        workteam = _workteam(name, config, region)
         return cls(
             region=region,
             rig=_rig(name, config.require("rig")),
@@ -96,7 +100,8 @@ class StackSettings:
             ),
             waf_rate_limit=_at_least(name, "wafRateLimit", config.require_int("wafRateLimit"), 10),
             alarm_topic_arn=_topic(name, config.require("alarmTopicArn"), region),
-            workteam=_workteam(name, config, region),
+            workteam=workteam,
+            runner=_runner(name, config.require("runner"), workteam),
         )
 
 
@@ -223,6 +228,12 @@ EMAIL = re.compile(
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+"
 )
 EMAIL_MAX = 128
+#: Cognito's ``DomainType``: the prefix of a pool's ``<prefix>.auth.<region>.amazoncognito.com``.
+COGNITO_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?")
+_FIND_DOMAIN = (
+    "find it with `aws cognito-idp describe-user-pool --user-pool-id <workforceUserPoolId>"
+    " --query UserPool.Domain`"
+)
 _FIND_WORKFORCE = (
     "find them with `aws sagemaker describe-workforce --workforce-name default"
     " --query Workforce.CognitoConfig` (see docs/workforce.md)"
@@ -240,6 +251,8 @@ class WorkteamSettings:
     #: The existing workforce's Cognito user pool and app client (None when it is created).
     user_pool_id: str | None
     client_id: str | None
+    #: The existing workforce's Cognito domain prefix, for the self-hosted runner's sign-in.
+    auth_domain: str | None = None
 
 
 def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSettings | None:
@@ -249,12 +262,14 @@ def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSet
     create = config.require_bool("createWorkforce")
     pool = config.require("workforceUserPoolId")
     client = config.require("workforceClientId")
+    domain = config.require("workforceAuthDomain")
     if not name:
         for key, value in (
             ("workteamMembers", members),
             ("createWorkforce", create),
             ("workforceUserPoolId", pool),
             ("workforceClientId", client),
+            ("workforceAuthDomain", domain),
         ):
             if value:
                 raise SettingsError(
@@ -267,8 +282,13 @@ def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSet
             f"{namespace}:workteamName: {name!r} is not a work team name Ground Truth accepts:"
             " 1-63 ASCII letters, digits and hyphens, starting and ending with a letter or digit"
         )
-    if create and (pool or client):
-        key = "workforceUserPoolId" if pool else "workforceClientId"
+    existing = {
+        "workforceUserPoolId": pool,
+        "workforceClientId": client,
+        "workforceAuthDomain": domain,
+    }
+    if create and any(existing.values()):
+        key = next(k for k, v in existing.items() if v)
         raise SettingsError(
             f"{namespace}:createWorkforce: true, but {namespace}:{key} names an existing"
             " workforce, and a region holds one private workforce per account; unset"
@@ -276,12 +296,19 @@ def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSet
         )
     if not create:
         _existing_workforce(namespace, pool, client, region)
+    if domain and not COGNITO_DOMAIN.fullmatch(domain):
+        raise SettingsError(
+            f"{namespace}:workforceAuthDomain: {domain!r} is not a Cognito domain prefix"
+            f" (1-63 lower-case letters, digits and hyphens, the part before"
+            f" .auth.{region}.amazoncognito.com); {_FIND_DOMAIN}"
+        )
     return WorkteamSettings(
         name=name,
         members=_members(namespace, members),
         create_workforce=create,
         user_pool_id=pool or None,
         client_id=client or None,
+        auth_domain=domain or None,
     )
 
 
@@ -331,3 +358,33 @@ def _members(namespace: str, value: Any) -> tuple[str, ...]:
                 f" {namespace}:workteamMembers[{first}]"
             )
     return tuple(value)
+
+
+# -- the runner (issue 18) ------------------------------------------------------------
+
+
+def _runner(namespace: str, runner: str, workteam: WorkteamSettings | None) -> str:
+    """``runner``, and what the self-hosted one needs: a team whose pool signs workers in."""
+    _one_of(namespace, "runner", runner, RUNNERS)
+    domain = workteam.auth_domain if workteam else None
+    if runner != SELF_HOSTED_RUNNER:
+        if domain:
+            raise SettingsError(
+                f"{namespace}:workforceAuthDomain: set, but {namespace}:runner is {runner};"
+                " only the self-hosted runner signs workers in itself; unset it, or set"
+                f" {namespace}:runner {SELF_HOSTED_RUNNER}"
+            )
+        return runner
+    if workteam is None:
+        raise SettingsError(
+            f"{namespace}:runner: {SELF_HOSTED_RUNNER} signs workers in with the stack's own"
+            f" work team; set {namespace}:workteamName and its workforce too (see"
+            " docs/workforce.md)"
+        )
+    if not workteam.create_workforce and not domain:
+        raise SettingsError(
+            f"{namespace}:workforceAuthDomain: required for the {SELF_HOSTED_RUNNER} runner"
+            " with an existing workforce: the domain prefix of its user pool's sign-in pages;"
+            f" {_FIND_DOMAIN}"
+        )
+    return runner

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import cloudfront, exposure, functions, iam, kms, production, s3
+from . import apigateway, cloudfront, dynamodb, exposure, functions, iam, kms, production, s3
 
 POLICIES: list[Policy] = [
     *s3.POLICIES,
@@ -19,4 +19,6 @@ POLICIES: list[Policy] = [
     *iam.POLICIES,
     *kms.POLICIES,
     *production.POLICIES,
+    *apigateway.POLICIES,
+    *dynamodb.POLICIES,
 ]

@@ -1,7 +1,8 @@
 """The README's first promise: CloudFront serves the labeling component's JS, nothing else.
 
+(With the self-hosted runner, also the worker portal's files, under ``portal/``.)
 The bucket holds every image, manifest and label. What would expose them through
-the CDN or around it: a CloudFront grant wider than the component's key or not
+the CDN or around it: a CloudFront grant wider than those keys or not
 pinned to this stack's distribution, write methods on the distribution, CORS that
 lets other sites write or send credentials, a response headers policy detached or
 emptied, and website hosting on the bucket (``s3-no-website``, in ``s3.py``).
@@ -23,8 +24,10 @@ from .documents import Report, allows, as_list, document, get, principals, sourc
 from .graph import of_type, referenced, referencing
 
 CLOUDFRONT_SERVICE = "cloudfront.amazonaws.com"
-#: What CloudFront may do in the bucket: read one object.
+#: What CloudFront may do in the bucket: read the objects it serves.
 CLOUDFRONT_ACTIONS = ["s3:GetObject"]
+#: Where the stack writes the self-hosted runner's worker portal (``components/s3_layout.py``).
+PORTAL_PREFIX = "portal/"
 #: Methods a distribution may accept; anything else is forwarded to the bucket as a write.
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Methods S3's CORS may allow other sites (S3 answers preflight OPTIONS by itself).
@@ -41,15 +44,17 @@ SECURITY_HEADERS = (
 def _served_objects(
     resources: list[PolicyResource], bucket: PolicyResource, distribution: PolicyResource
 ) -> list[str]:
-    """ARNs of the objects the distribution's own component uploads to ``bucket``.
+    """ARNs of the objects the stack uploads to ``bucket`` for the distribution to serve.
 
-    The CDN component creates the distribution and the one object it serves side by
-    side; the bucket's other objects (the worker template) belong to other components.
+    The CDN component creates the distribution and the objects it serves side by
+    side (the component JS, the portal's files); the portal's ``config.json``, which
+    needs the runner's API first, is the runner's, under the portal's prefix. The
+    bucket's other objects (the worker template) belong to other components.
     """
     return [
         f"{bucket.props['arn']}/{obj.props['key']}"
         for obj in referencing(resources, bucket, "bucket", types.OBJECT)
-        if obj.parent is distribution.parent
+        if obj.parent is distribution.parent or str(obj.props["key"]).startswith(PORTAL_PREFIX)
     ]
 
 
@@ -83,7 +88,8 @@ def validate_component_grant(args: StackValidationArgs, report: Report) -> None:
             if wider or "NotResource" in statement:
                 report(
                     f"{where} lets CloudFront read {wider or 'NotResource'}; it may read only the"
-                    f" labeling component {sorted(served) or '(none uploaded beside the CDN)'}",
+                    " labeling component and the portal the stack uploads"
+                    f" {sorted(served) or '(none uploaded beside the CDN)'}",
                     policy.urn,
                 )
             sources = source_arns(statement)
@@ -178,8 +184,9 @@ def validate_response_headers(args: StackValidationArgs, report: Report) -> None
 POLICIES = [
     StackValidationPolicy(
         name="cloudfront-grant-component-only",
-        description="A bucket policy lets CloudFront s3:GetObject the labeling component's key"
-        " only, for this stack's distribution (aws:SourceArn).",
+        description="A bucket policy lets CloudFront s3:GetObject only the keys the stack"
+        " uploads for it (the labeling component, the worker portal), for this stack's"
+        " distribution (aws:SourceArn).",
         validate=validate_component_grant,
     ),
     ResourceValidationPolicy(

@@ -1,5 +1,5 @@
 """Lambda: a supported runtime, logs kept for a set time, a role with no '*' resource,
-and nobody anonymous may invoke a function.
+and nobody anonymous may invoke a function: a service may, for one resource of its own.
 
 AwsSolutions L1 (latest runtimes) and IAM5 for the functions' roles.
 """
@@ -92,8 +92,21 @@ def validate_function_roles(args: StackValidationArgs, report: Report) -> None:
                 )
 
 
+def _pinned(source_arn: str) -> bool:
+    """An ARN naming one account and one resource (``api-id/*/*`` is pinned; ``*`` is not)."""
+    parts = source_arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return False
+    account, resource = parts[4], parts[5].split("/", 1)[0]
+    return bool(account and resource) and not any(c in account + resource for c in "*?")
+
+
 def validate_no_public_invoke(args: ResourceValidationArgs, report: Report) -> None:
-    """A function URL without auth, or a permission for ``*``, lets anyone call the function."""
+    """A function URL without auth, or a permission for ``*``, lets anyone call the function.
+
+    A permission for an AWS service (API Gateway) without a ``sourceArn`` naming one
+    resource lets that service invoke the function for anyone's API, in any account.
+    """
     if args.resource_type in types.FUNCTION_URL:
         auth = args.props.get("authorizationType")
         if auth != "AWS_IAM":
@@ -110,6 +123,13 @@ def validate_no_public_invoke(args: ResourceValidationArgs, report: Report) -> N
             )
         if args.props.get("functionUrlAuthType") == "NONE":
             report(f"{args.name}: opens a function URL without auth (functionUrlAuthType NONE)")
+        source = str(args.props.get("sourceArn") or "")
+        if principal.endswith(".amazonaws.com") and not _pinned(source):
+            report(
+                f"{args.name}: lets {principal} invoke the function for"
+                f" {source or 'any source'}; set sourceArn to this stack's resource (its API's"
+                " execution ARN), or any account's could call it"
+            )
 
 
 POLICIES = [
@@ -120,7 +140,8 @@ POLICIES = [
     ),
     ResourceValidationPolicy(
         name="lambda-no-public-invoke",
-        description="No function URL without IAM auth, no invoke permission for '*'.",
+        description="No function URL without IAM auth, no invoke permission for '*', and a"
+        " service's permission names its source (sourceArn of one resource).",
         validate=validate_no_public_invoke,
     ),
     StackValidationPolicy(

@@ -110,6 +110,16 @@ def validate_kms(args: StackValidationArgs, report: Report) -> None:
     if not in_production(args):
         return
     resources = list(args.resources)
+    for table in of_type(resources, types.TABLE):
+        encryption = table.props.get("serverSideEncryption") or {}
+        if get(encryption, "enabled") is not True or not referenced(
+            table, "serverSideEncryption", types.KMS_KEY
+        ):
+            report(
+                f"{table.name}: not encrypted with the stack's customer-managed key"
+                " (serverSideEncryption.kmsKeyArn) in production",
+                table.urn,
+            )
     for bucket in data_buckets(resources):
         for config in referencing(resources, bucket, "bucket", types.ENCRYPTION):
             for i, rule in enumerate(as_list(config.props.get("rules"))):
@@ -161,7 +171,7 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="production-kms",
-        description="In production, data buckets are encrypted with the stack's"
+        description="In production, data buckets and tables are encrypted with the stack's"
         " customer-managed key.",
         validate=validate_kms,
         config_schema=CONFIG,

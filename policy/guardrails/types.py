@@ -76,3 +76,10 @@ POLICY_ATTACHMENT = frozenset(
 
 KMS_KEY = frozenset({"aws:kms/key:Key"})
 KMS_KEY_POLICY = frozenset({"aws:kms/keyPolicy:KeyPolicy"})
+
+HTTP_API = frozenset({"aws:apigatewayv2/api:Api"})
+API_ROUTE = frozenset({"aws:apigatewayv2/route:Route"})
+API_AUTHORIZER = frozenset({"aws:apigatewayv2/authorizer:Authorizer"})
+API_STAGE = frozenset({"aws:apigatewayv2/stage:Stage"})
+
+TABLE = frozenset({"aws:dynamodb/table:Table"})

@@ -1,8 +1,12 @@
-"""The deployer policies people attach, written from ``components.policies.deployer_policy``.
+"""The deployer policies people attach, written from ``components.policies``.
 
 ``policy/deployer-policy.json`` (default stack) and ``policy/deployer-policy-production.json``
-(``production: true``) are generated, never edited by hand; a test fails when they are
-out of date. Regenerate with::
+(``production: true``) are the two variants of the base document; the optional parts of
+the stack have add-ons to attach beside one of them:
+``policy/deployer-policy-workforce.json`` (``workteamName``) and
+``policy/deployer-policy-self-hosted.json`` (``runner: self-hosted``, with the workforce
+add-on). They are generated, never edited by hand; a test fails when one is out of date.
+Regenerate with::
 
     .venv/bin/python -m tests.infra.deployer_policy_files
 """
@@ -10,25 +14,34 @@ out of date. Regenerate with::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from components.policies import deployer_policy
+from components.policies import (
+    deployer_policy,
+    self_hosted_deployer_policy,
+    workforce_deployer_policy,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = {
-    ROOT / "policy" / "deployer-policy.json": False,
-    ROOT / "policy" / "deployer-policy-production.json": True,
+POLICY_DIR = ROOT / "policy"
+FILES: dict[Path, Callable[[], str]] = {
+    POLICY_DIR / "deployer-policy.json": partial(deployer_policy, production=False),
+    POLICY_DIR / "deployer-policy-production.json": partial(deployer_policy, production=True),
+    POLICY_DIR / "deployer-policy-workforce.json": workforce_deployer_policy,
+    POLICY_DIR / "deployer-policy-self-hosted.json": self_hosted_deployer_policy,
 }
 
 
-def rendered(production: bool) -> str:
+def rendered(path: Path) -> str:
     """The document as the file holds it: indented for people (IAM ignores whitespace)."""
-    return json.dumps(json.loads(deployer_policy(production=production)), indent=2) + "\n"
+    return json.dumps(json.loads(FILES[path]()), indent=2) + "\n"
 
 
 def main() -> int:
-    for path, production in FILES.items():
-        path.write_text(rendered(production), encoding="utf-8")
+    for path in FILES:
+        path.write_text(rendered(path), encoding="utf-8")
         print(path.relative_to(ROOT))
     return 0
 

@@ -156,7 +156,27 @@ def computed_outputs(type_: str, name: str, inputs: Mapping[str, Any]) -> tuple[
     if type_ == "aws:lambda/function:Function":
         function = inputs.get("name") or f"{name}-{pid}"
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
-        out |= {"name": function, "arn": arn}
+        invoke = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        out |= {"name": function, "arn": arn, "invokeArn": invoke}
+        return function, out
+    if type_ == "aws:apigatewayv2/api:Api":
+        out |= {
+            "arn": f"arn:aws:apigateway:{REGION}::/apis/{pid}",
+            "apiEndpoint": f"https://{pid}.execute-api.{REGION}.amazonaws.com",
+            "executionArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{pid}",
+        }
+        return pid, out
+    if type_ == "aws:dynamodb/table:Table":
+        table = inputs.get("name") or f"{name}-{pid}"
+        out |= {"name": table, "arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"}
+        return table, out
+    if type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        alarm = inputs.get("name") or f"{name}-{pid}"
+        out |= {"name": alarm, "arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{alarm}"}
+        return alarm, out
+    if type_ == "aws:cloudfront/function:Function":
+        function = inputs.get("name") or f"{name}-{pid}"
+        out |= {"name": function, "arn": f"arn:aws:cloudfront::{ACCOUNT}:function/{function}"}
         return function, out
     if type_ == "aws:cloudwatch/logGroup:LogGroup":
         group = inputs.get("name") or f"{inputs.get('namePrefix', f'{name}-')}{pid}"

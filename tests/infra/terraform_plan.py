@@ -37,7 +37,8 @@ def terraform_type(token: str) -> str:
 
 
 def _address_name(resource: Recorded) -> str:
-    return resource.name.replace("-", "_")
+    """A Terraform name: the portal's objects are named after their keys (``assets-portal/a.js``)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", resource.name)
 
 
 def _attributes(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""checkov on the default and production stacks: every failing check fixed or skipped here.
+"""checkov on the default and production stacks, and both with the self-hosted runner:
+every failing check fixed or skipped here.
 
 The stacks captured under mocks are written as Terraform plans
 (``tests/infra/terraform_plan.py``) and scanned with checkov's ``terraform_plan``
@@ -41,16 +42,19 @@ BOTH = {
     " which private workforces often work from; the Log4j rule group (known bad inputs) is on"
     " in production",
     "CKV_AWS_115": "a reserved concurrency would throttle Ground Truth's calls; Ground Truth sets"
-    " the pace (MaxConcurrentTaskCount)",
-    "CKV_AWS_116": "Ground Truth invokes both Lambdas synchronously and retries failed batches;"
-    " a dead-letter queue only receives asynchronous events",
-    "CKV_AWS_117": "the Lambdas reach only S3 and CloudWatch, through AWS endpoints; a VPC would"
-    " add NAT or endpoints and cost without protecting anything more",
-    "CKV_AWS_173": "the environment holds one file name (the rig), no secret",
+    " the pace (MaxConcurrentTaskCount), and the task API's stage throttles the self-hosted"
+    " runner's calls",
+    "CKV_AWS_116": "Ground Truth (and API Gateway, for the task service) invokes the Lambdas"
+    " synchronously and sees every failure; a dead-letter queue only receives asynchronous events",
+    "CKV_AWS_117": "the Lambdas reach only S3, DynamoDB and CloudWatch, through AWS endpoints; a"
+    " VPC would add NAT or endpoints and cost without protecting anything more",
+    "CKV_AWS_173": "the environment holds names (the rig file, the task table, bucket, template,"
+    " group and key), no secret",
     "CKV_AWS_272": "the code is built and deployed by the same `pulumi up` from this repository,"
     " with its hash pinned (sourceCodeHash); there is no signing profile to trust",
-    "CKV_AWS_158": "the Lambdas log counts and error texts, never payloads or worker IDs"
-    " (docs/security.md); CloudWatch's own encryption at rest covers them",
+    "CKV_AWS_158": "the Lambdas log counts and error texts, never payloads or worker IDs, and the"
+    " task API's access logs no token, body or worker (docs/security.md); CloudWatch's own"
+    " encryption at rest covers them",
     "CKV_AWS_144": "cross-region replication doubles storage for labels that can be exported"
     " again; versioning guards against loss",
     "CKV_AWS_145": "the default stack and the log bucket use SSE-S3: S3 server access logging"
@@ -70,23 +74,30 @@ PRODUCTION_ONLY = {
     " the web ACL keeps sampled requests and metrics, and CloudFront's access logs record"
     " every request",
 }
+#: Fails with the self-hosted runner outside production: the production profile meets it.
+SELF_HOSTED_ONLY = {
+    "CKV_AWS_119": "the task table uses DynamoDB's own encryption at rest outside production;"
+    " production encrypts it with the stack's key (passes there)",
+}
 SKIPPED = {
     "default": BOTH | DEFAULT_ONLY,
     "production": BOTH | PRODUCTION_ONLY,
+    "self-hosted": BOTH | DEFAULT_ONLY | SELF_HOSTED_ONLY,
+    "self-hosted-production": BOTH | PRODUCTION_ONLY,
 }
+STACKS = tuple(SKIPPED)
 
 
 @pytest.fixture(scope="module")
 def failures(
-    default_stack: harness.StackRun,
-    production_stack: harness.StackRun,
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, set[tuple[str, str]]]:
-    """(check, resource) pairs checkov fails, per stack: one checkov run for both plans."""
+    """(check, resource) pairs checkov fails, per stack: one checkov run for every plan."""
     assert CHECKOV.exists(), f"{CHECKOV} is missing: run `make checkov` (`make test` does)"
     folder = tmp_path_factory.mktemp("plans")
     files = {}
-    for name, run in (("default", default_stack), ("production", production_stack)):
+    for name in STACKS:
+        run = request.getfixturevalue(f"{name.replace('-', '_')}_stack")
         files[name] = folder / f"{name}.json"
         files[name].write_text(json.dumps(plan(run), default=str), encoding="utf-8")
     args = [str(CHECKOV), "--framework", "terraform_plan", "--quiet", "--compact"]
@@ -105,7 +116,7 @@ def failures(
     return found
 
 
-@pytest.mark.parametrize("stack", ["default", "production"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_failing_check_is_skipped_with_a_reason(
     failures: dict[str, set[tuple[str, str]]], stack: str
 ) -> None:
@@ -113,7 +124,7 @@ def test_every_failing_check_is_skipped_with_a_reason(
     assert not unexplained, f"{stack}: fix these in the stack or skip them with a reason"
 
 
-@pytest.mark.parametrize("stack", ["default", "production"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_skip_is_still_needed(failures: dict[str, set[tuple[str, str]]], stack: str) -> None:
     failing = {check for check, _ in failures[stack]}
     assert set(SKIPPED[stack]) <= failing, f"{stack}: no longer fails, drop the skip"
@@ -125,3 +136,15 @@ def test_production_meets_x_ray_and_the_log4j_rules(
     """Issue 16: the production profile passes CKV_AWS_50 and CKV_AWS_192."""
     failing = {check for check, _ in failures["production"]}
     assert failing.isdisjoint({"CKV_AWS_50", "CKV_AWS_192", "CKV_AWS_68", "CKV_AWS_18"})
+
+
+def test_the_runner_passes_authorization_access_logs_recovery_and_invoke_scoping(
+    failures: dict[str, set[tuple[str, str]]],
+) -> None:
+    """Issue 18: routes authorized, stage logged, table recoverable, permission scoped."""
+    for stack in ("self-hosted", "self-hosted-production"):
+        failing = {check for check, _ in failures[stack]}
+        assert failing.isdisjoint({"CKV_AWS_309", "CKV_AWS_76", "CKV_AWS_28", "CKV_AWS_364"})
+    assert ("CKV_AWS_119", "aws_dynamodb_table.runner_tasks") not in failures[
+        "self-hosted-production"
+    ]

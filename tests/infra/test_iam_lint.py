@@ -14,7 +14,11 @@ from typing import Any
 import pytest
 from parliament import analyze_policy_string
 
-from components.policies import deployer_policy
+from components.policies import (
+    deployer_policy,
+    self_hosted_deployer_policy,
+    workforce_deployer_policy,
+)
 from components.s3_layout import TEMPLATE_KEY
 from tests.infra import harness
 from tests.infra.deployer_policy_files import FILES, rendered
@@ -114,7 +118,7 @@ MANAGED_POLICY_LIMIT = 6144
 
 @pytest.mark.parametrize("path", sorted(FILES), ids=lambda p: p.name)
 def test_deployer_policy_files_are_up_to_date(path: Path) -> None:
-    assert path.read_text(encoding="utf-8") == rendered(FILES[path]), (
+    assert path.read_text(encoding="utf-8") == rendered(path), (
         f"{path.name} is out of date: run `.venv/bin/python -m tests.infra.deployer_policy_files`"
     )
 
@@ -187,3 +191,99 @@ def test_deployer_policy_covers_what_the_stack_names(
 def test_default_deployer_policy_grants_nothing_of_the_production_profile() -> None:
     services = {a.split(":")[0] for a in actions(deployer_policy(production=False))}
     assert services.isdisjoint({"wafv2", "kms", "cloudwatch"}), services
+
+
+# -- the deployer's add-ons: the workforce and the self-hosted runner -------------------
+
+#: Pulumi reads every app client back (DescribeUserPoolClient returns a client's secret):
+#: the workforce's clients are the stack's own, in its team's pool.
+ADD_ON_ACCEPTED = DEPLOYER_ACCEPTED | {"CREDENTIALS_EXPOSURE"}
+ADD_ONS = {"workforce": workforce_deployer_policy, "self-hosted": self_hosted_deployer_policy}
+#: The actions each add-on grants on "*": none of them names a resource IAM could check.
+ADD_ON_UNSCOPED = {
+    "workforce": {"cognito-idp:CreateUserPool", "cognito-idp:DescribeUserPoolDomain"},
+    "self-hosted": {
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
+    },
+}
+
+
+@pytest.mark.parametrize("add_on", sorted(ADD_ONS))
+def test_parliament_finds_nothing_in_an_add_on_but_the_accepted(add_on: str) -> None:
+    findings = {
+        f"{f.issue}:{f.location['type']}" if f.issue == "PRIVILEGE_ESCALATION" else f.issue
+        for f in analyze_policy_string(ADD_ONS[add_on](), include_community_auditors=True).findings
+    }
+    assert findings <= ADD_ON_ACCEPTED, findings
+
+
+@pytest.mark.parametrize("add_on", sorted(ADD_ONS))
+def test_an_add_on_fits_a_managed_policy_and_stars_only_unscoped_actions(add_on: str) -> None:
+    document = ADD_ONS[add_on]()
+    assert len("".join(document.split())) <= MANAGED_POLICY_LIMIT
+    starred = {
+        a for s in statements(document) if "*" in as_list(s["Resource"]) for a in s["Action"]
+    }
+    assert starred == ADD_ON_UNSCOPED[add_on]
+
+
+#: (resource name, action the deployer needs on it, how its ARN is read from its outputs)
+SELF_HOSTED_DEPLOYED = [
+    ("runner-tasks", "dynamodb:UpdateContinuousBackups", lambda o: o["arn"]),
+    ("runner-tasks", "dynamodb:UpdateTimeToLive", lambda o: o["arn"]),
+    ("runner-api", "apigateway:PATCH", lambda o: o["arn"]),
+    ("runner-api", "apigateway:POST", lambda o: o["arn"] + "/routes"),
+    ("runner-task-service-role", "iam:PutRolePolicy", lambda o: o["arn"]),
+    ("runner-task-service-role", "iam:PassRole", lambda o: o["arn"]),
+    ("runner-task-service", "lambda:AddPermission", lambda o: o["arn"]),
+    ("runner-task-service", "lambda:UpdateFunctionCode", lambda o: o["arn"]),
+    ("runner-api-logs", "logs:PutRetentionPolicy", lambda o: o["arn"]),
+    ("runner-task-service-errors", "cloudwatch:PutMetricAlarm", lambda o: o["arn"]),
+    ("assets-portal-index", "cloudfront:PublishFunction", lambda o: o["arn"]),
+    ("data-key-key", "kms:CreateGrant", lambda o: o["arn"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "action", "arn"),
+    SELF_HOSTED_DEPLOYED,
+    ids=[f"{n}-{a}" for n, a, _ in SELF_HOSTED_DEPLOYED],
+)
+def test_the_self_hosted_add_on_covers_what_the_runner_names(
+    self_hosted_production_stack: harness.StackRun, name: str, action: str, arn: Any
+) -> None:
+    """The grants follow the runner's resource names: rename one and this fails."""
+    resource = self_hosted_production_stack.named(name)
+    assert allows(self_hosted_deployer_policy(), action, arn(resource.outputs)), (name, action)
+
+
+def test_the_workforce_add_on_covers_the_pool_workforce_and_team() -> None:
+    from tests.infra.test_labeling_workforce import CREATED
+
+    run = harness.run_main(harness.stack_config(**CREATED))
+    policy = workforce_deployer_policy()
+    pool = run.one("aws:cognito/userPool:UserPool").outputs["arn"]
+    for action in ("cognito-idp:CreateUserPoolClient", "cognito-idp:AdminCreateUser"):
+        assert allows(policy, action, pool), action
+    assert allows(
+        policy,
+        "sagemaker:CreateWorkforce",
+        run.one("aws:sagemaker/workforce:Workforce").outputs["arn"],
+    )
+    assert allows(
+        policy,
+        "sagemaker:UpdateWorkteam",
+        run.one("aws:sagemaker/workteam:Workteam").outputs["arn"],
+    )
+
+
+def test_the_base_deployer_policies_grant_nothing_of_the_add_ons() -> None:
+    for production in (False, True):
+        services = {a.split(":")[0] for a in actions(deployer_policy(production=production))}
+        assert services.isdisjoint({"cognito-idp", "sagemaker", "dynamodb", "apigateway"})

@@ -22,6 +22,7 @@ from tests.infra.harness import StackRun
 from tests.infra.policy_harness import (
     all_violations,
     changed,
+    edit_policy,
     pack_config,
     replaced,
     sibling,
@@ -248,3 +249,184 @@ def test_weakening_fails_the_pack(
     found = all_violations(weaken(run), config)
 
     assert rules <= set(found), found
+
+
+# -- the self-hosted runner: its API, table and the portal's grant ------------------------
+
+
+def grant_resources(edit: Callable[[list[str], StackRun], object]) -> Weakening:
+    """Edit the list of keys CloudFront may read (the stack with the portal has several)."""
+
+    def change(grant: dict[str, Any], run: StackRun) -> None:
+        edit(grant["Resource"], run)
+
+    return edit_grant(change)
+
+
+def grant_portal_wildcard(resources: list[str], run: StackRun) -> None:
+    resources.append(f"{bucket_arn(run)}/portal/*")
+
+
+def grant_an_image(resources: list[str], run: StackRun) -> None:
+    resources.append(f"{bucket_arn(run)}/labeling_jobs/images/run/a.jpg")
+
+
+def route_without_auth(run: StackRun) -> StackRun:
+    def mutate(props: dict[str, Any]) -> None:
+        props["authorizationType"] = "NONE"
+        props.pop("authorizerId")
+
+    return with_changed(run, "runner-route-next", mutate)
+
+
+def jwt_route_without_authorizer(run: StackRun) -> StackRun:
+    return with_changed(run, "runner-route-submit", lambda p: p.pop("authorizerId"))
+
+
+def authorizer_without_audience(run: StackRun) -> StackRun:
+    return with_changed(
+        run, "runner-authorizer", lambda p: p["jwtConfiguration"].update(audiences=[])
+    )
+
+
+def cors_any_origin(run: StackRun) -> StackRun:
+    return with_changed(
+        run, "runner-api", lambda p: p["corsConfiguration"].update(allowOrigins=["*"])
+    )
+
+
+def cors_credentials(run: StackRun) -> StackRun:
+    return with_changed(
+        run, "runner-api", lambda p: p["corsConfiguration"].update(allowCredentials=True)
+    )
+
+
+def stage_without_access_logs(run: StackRun) -> StackRun:
+    def detach(resource: harness.Recorded) -> harness.Recorded:
+        clone = changed(resource, lambda p: p.pop("accessLogSettings"))
+        clone.property_dependencies.pop("accessLogSettings", None)
+        return clone
+
+    return replaced(run, "runner-stage", detach)
+
+
+def access_logs_kept_forever(run: StackRun) -> StackRun:
+    return with_changed(run, "runner-api-logs", lambda p: p.pop("retentionInDays"))
+
+
+def permission_without_source(run: StackRun) -> StackRun:
+    return with_changed(run, "runner-api-invoke", lambda p: p.pop("sourceArn"))
+
+
+def permission_for_any_api(run: StackRun) -> StackRun:
+    any_api = f"arn:aws:execute-api:{harness.REGION}:*:*/*/*"
+    return with_changed(run, "runner-api-invoke", lambda p: p.update(sourceArn=any_api))
+
+
+def table_without_recovery(run: StackRun) -> StackRun:
+    return with_changed(
+        run, "runner-tasks", lambda p: p.update(pointInTimeRecovery={"enabled": False})
+    )
+
+
+def task_role_on_every_table(run: StackRun) -> StackRun:
+    def everywhere(doc: dict[str, Any]) -> None:
+        table = next(s for s in doc["Statement"] if s["Sid"] == "UseTasksTable")
+        table["Resource"] = "*"
+
+    return with_changed(run, "runner-task-service-policy", edit_policy(everywhere))
+
+
+def portal_behavior_with_post(run: StackRun) -> StackRun:
+    methods = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+    return with_changed(
+        run,
+        "assets-distribution",
+        lambda p: p["orderedCacheBehaviors"][0].update(allowedMethods=methods),
+    )
+
+
+def portal_behavior_without_headers(run: StackRun) -> StackRun:
+    return with_changed(
+        run,
+        "assets-distribution",
+        lambda p: p["orderedCacheBehaviors"][0].pop("responseHeadersPolicyId"),
+    )
+
+
+RUNNER_WEAKENINGS: list[tuple[str, Weakening, set[str]]] = [
+    (
+        "grant widened to portal/*",
+        grant_resources(grant_portal_wildcard),
+        {"cloudfront-grant-component-only"},
+    ),
+    (
+        "grant to an image beside the portal's",
+        grant_resources(grant_an_image),
+        {"cloudfront-grant-component-only"},
+    ),
+    ("grant widened to bucket/*", edit_grant(widen_to_bucket), {"cloudfront-grant-component-only"}),
+    ("route without authorization", route_without_auth, {"apigateway-routes-authorized"}),
+    (
+        "JWT route without authorizer",
+        jwt_route_without_authorizer,
+        {"apigateway-routes-authorized"},
+    ),
+    ("JWT without audience", authorizer_without_audience, {"apigateway-routes-authorized"}),
+    ("API CORS for any origin", cors_any_origin, {"apigateway-cors-named-origins"}),
+    ("API CORS with credentials", cors_credentials, {"apigateway-cors-named-origins"}),
+    ("stage without access logs", stage_without_access_logs, {"apigateway-access-logs"}),
+    ("access logs kept forever", access_logs_kept_forever, {"apigateway-access-logs"}),
+    ("invoke permission without source", permission_without_source, {"lambda-no-public-invoke"}),
+    ("invoke permission for any API", permission_for_any_api, {"lambda-no-public-invoke"}),
+    ("table without recovery", table_without_recovery, {"dynamodb-point-in-time-recovery"}),
+    (
+        "task role on every table",
+        task_role_on_every_table,
+        {"lambda-role-no-wildcard-resource", "iam-no-star-resource-for-data-actions"},
+    ),
+    ("portal accepts writes", portal_behavior_with_post, {"cloudfront-read-only-methods"}),
+    ("portal without headers", portal_behavior_without_headers, {"cloudfront-response-headers"}),
+]
+
+
+@pytest.fixture(params=["self-hosted", "self-hosted-production"])
+def runner_profile(
+    request: pytest.FixtureRequest,
+    self_hosted_stack: StackRun,
+    self_hosted_production_stack: StackRun,
+) -> tuple[StackRun, dict[str, Any]]:
+    if request.param == "self-hosted-production":
+        return self_hosted_production_stack, PRODUCTION_CONFIG
+    return self_hosted_stack, {}
+
+
+@pytest.mark.parametrize(
+    ("weaken", "rules"),
+    [(w, r) for _, w, r in RUNNER_WEAKENINGS],
+    ids=[n for n, _, _ in RUNNER_WEAKENINGS],
+)
+def test_weakening_the_runner_fails_the_pack(
+    runner_profile: tuple[StackRun, dict[str, Any]], weaken: Weakening, rules: set[str]
+) -> None:
+    run, config = runner_profile
+
+    found = all_violations(weaken(run), config)
+
+    assert rules <= set(found), found
+
+
+def test_a_production_table_without_the_stacks_key_fails_the_pack(
+    self_hosted_production_stack: StackRun,
+) -> None:
+    def unlink(resource: harness.Recorded) -> harness.Recorded:
+        clone = changed(resource, lambda p: p.pop("serverSideEncryption"))
+        clone.property_dependencies.pop("serverSideEncryption", None)
+        return clone
+
+    weakened = replaced(self_hosted_production_stack, "runner-tasks", unlink)
+    found = all_violations(weakened, PRODUCTION_CONFIG)
+    assert found.get("production-kms") == [
+        "runner-tasks: not encrypted with the stack's customer-managed key"
+        " (serverSideEncryption.kmsKeyArn) in production"
+    ], found

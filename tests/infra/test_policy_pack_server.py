@@ -175,5 +175,24 @@ def test_pack_reports_a_cloudfront_grant_wider_than_the_component(
     assert analyze_stack(analyzer, broken) == [
         "cloudfront-grant-component-only: assets-bucket-policy: statement"
         f" CloudFrontReadsComponentOnly lets CloudFront read ['{bucket}/*']; it may read only the"
-        f" labeling component ['{bucket}/{default_stack.named('assets-component').inputs['key']}']"
+        " labeling component and the portal the stack uploads"
+        f" ['{bucket}/{default_stack.named('assets-component').inputs['key']}']"
+    ]
+
+
+def test_pack_passes_the_self_hosted_production_stack_and_reports_an_open_route(
+    analyzer: analyzer_pb2_grpc.AnalyzerStub, self_hosted_production_stack: harness.StackRun
+) -> None:
+    run = self_hosted_production_stack
+    configure(analyzer, pack_config(harness.ROOT / "policy" / "production.json"))
+    found = [m for r in run.resources for m in analyze(analyzer, r)]
+    assert found + analyze_stack(analyzer, run) == []
+
+    def open_route(props: dict[str, Any]) -> None:
+        props["authorizationType"] = "NONE"
+        props.pop("authorizerId")
+
+    assert analyze(analyzer, changed(run.named("runner-route-jobs"), open_route)) == [
+        "apigateway-routes-authorized: runner-route-jobs: route 'GET /jobs' has"
+        " authorizationType 'NONE'; anyone could call it. Use JWT with the work team's authorizer"
     ]

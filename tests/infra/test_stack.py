@@ -39,12 +39,13 @@ def test_default_stack_is_exactly_the_expected_resources(default_stack: harness.
     assert default_stack.type_counts() == DEFAULT_STACK
 
 
-def test_stack_exports_the_output_names_and_the_launcher_policy(
+def test_stack_exports_the_output_names_the_launcher_policy_and_the_runner(
     default_stack: harness.StackRun,
 ) -> None:
     assert tuple(default_stack.exports)[: len(OUTPUT_NAMES)] == OUTPUT_NAMES
     extra = set(default_stack.exports) - set(OUTPUT_NAMES)
-    assert extra == {"job_launcher_policy_arn"} and extra <= set(OPTIONAL_OUTPUT_NAMES)
+    assert extra == {"job_launcher_policy_arn", "runner"} and extra <= set(OPTIONAL_OUTPUT_NAMES)
+    assert default_stack.exports["runner"] == "groundtruth"
 
 
 def test_outputs_read_back_as_stack_outputs(default_stack: harness.StackRun) -> None:
