@@ -98,6 +98,16 @@ class _Pool:
     domain: pulumi.Input[str] | None
 
 
+@dataclass(frozen=True)
+class _Workforce:
+    """The Ground Truth workforce the team joins: its app client, and its name when created."""
+
+    client_id: pulumi.Input[str]
+    #: None for the account's existing workforce: a team without a name joins the
+    #: region's only private workforce.
+    workforce_name: pulumi.Input[str] | None
+
+
 class LabelingWorkforce(pulumi.ComponentResource):
     #: The SageMaker work team and its labeling portal; None with the self-hosted runner.
     workteam_arn: pulumi.Output[str] | None
@@ -121,13 +131,13 @@ class LabelingWorkforce(pulumi.ComponentResource):
         else:
             assert team.user_pool_id, "settings require the existing pool"
             pool = _Pool(team.user_pool_id, team.user_pool_id, team.auth_domain)
-        client_id: pulumi.Input[str] | None = None
-        workforce_name: pulumi.Input[str] | None = None
+        # Only Ground Truth has workforces and work teams; the self-hosted runner uses the group.
+        workforce: _Workforce | None = None
         if team.ground_truth and team.create_workforce:
-            client_id, workforce_name = self._create_workforce(name, pool)
+            workforce = self._create_workforce(name, pool)
         elif team.ground_truth:
             assert team.client_id, "settings require the existing workforce's client"
-            client_id = team.client_id
+            workforce = _Workforce(team.client_id, workforce_name=None)
 
         child = pulumi.ResourceOptions(parent=self)
         group = aws.cognito.UserGroup(
@@ -157,17 +167,17 @@ class LabelingWorkforce(pulumi.ComponentResource):
 
         self.workteam_arn = None
         self.labeling_portal_url = None
-        if client_id is not None:
+        if workforce is not None:
             workteam = aws.sagemaker.Workteam(
                 f"{name}-team",
                 workteam_name=team.name,
-                workforce_name=workforce_name,
+                workforce_name=workforce.workforce_name,
                 description=f"Pose labeling: {team.name}",
                 member_definitions=[
                     aws.sagemaker.WorkteamMemberDefinitionArgs(
                         cognito_member_definition=aws.sagemaker.WorkteamMemberDefinitionCognitoMemberDefinitionArgs(
                             user_pool=pool.user_pool_id,
-                            client_id=client_id,
+                            client_id=workforce.client_id,
                             user_group=group.name,
                         )
                     )
@@ -235,11 +245,9 @@ class LabelingWorkforce(pulumi.ComponentResource):
         )
         return _Pool(pool.id, domain.user_pool_id, domain.domain)
 
-    def _create_workforce(
-        self, name: str, pool: _Pool
-    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    def _create_workforce(self, name: str, pool: _Pool) -> _Workforce:
         """Ground Truth's private workforce on the pool: its app client, the workforce, the
-        client's sign-in settings; returns the client's ID and the workforce's name."""
+        client's sign-in settings."""
         client = aws.cognito.UserPoolClient(
             f"{name}-client",
             name=CLIENT_NAME,
@@ -270,4 +278,4 @@ class LabelingWorkforce(pulumi.ComponentResource):
             logout_urls=[pulumi.Output.concat(portal, "/logout")],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[client]),
         )
-        return client.id, workforce.workforce_name
+        return _Workforce(client.id, workforce.workforce_name)
