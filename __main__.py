@@ -103,7 +103,8 @@ template = WorkerTemplate(
         after=cdn.write_ready,
     ),
 )
-# Optional (workteamName): a labeling team, in the account's workforce or a new one.
+# Optional (workteamName): a labeling team, in an existing Cognito pool or a new one; a
+# SageMaker work team (and workforce) with Ground Truth, the Cognito side only without.
 workforce = (
     LabelingWorkforce(
         "workforce",
@@ -190,7 +191,8 @@ if data_key:
     outputs["kms_key_id"] = data_key.key_arn
 if cdn.access_log_bucket_name:
     outputs["access_log_bucket_name"] = cdn.access_log_bucket_name
-if workforce:
+if workforce and workforce.workteam_arn and workforce.labeling_portal_url:
+    # A Ground Truth team only; the self-hosted runner's portal is worker_portal_url.
     outputs["workteam_arn"] = workforce.workteam_arn
     outputs["labeling_portal_url"] = workforce.labeling_portal_url
 outputs["runner"] = settings.runner

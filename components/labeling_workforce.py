@@ -1,32 +1,39 @@
-"""``LabelingWorkforce``: a Ground Truth work team of invited members, and optionally its workforce.
+"""``LabelingWorkforce``: a team of invited members, for Ground Truth or the self-hosted runner.
 
-A private workforce is one Cognito user pool per account and region; a work team
-is a user group in that pool, named in the team's member definition with the
-pool and the workforce's app client. So the component always creates the group,
-one Cognito user per member (Cognito e-mails each an invitation with a temporary
-password) and the SageMaker work team, and then, depending on the setup:
+A team is a Cognito user group in a user pool, with one Cognito user per member
+(Cognito e-mails each an invitation with a temporary password). The component
+always creates the group, the users and their memberships; which pool they are in,
+and what else exists, depends on the runner and on ``createWorkforce``:
 
-* **existing workforce** (the default): the pool and client are the account's,
-  given by ID. They are only referenced, never resources of this stack, so
-  ``pulumi destroy`` removes the team, its group and the users it invited, and
-  leaves the workforce and everyone else in it alone.
-* **created workforce** (``createWorkforce``): also the pool, its domain, an app
-  client with a secret, and the workforce bound to them. The portal's sign-in
-  address exists only once the workforce does, so the client's OAuth settings
-  (callback and sign-out URLs on the portal) are applied after it, by a
-  ``ManagedUserPoolClient`` over the same client; the client itself ignores those
-  fields, so the two never undo each other.
+* **Ground Truth** (``runner: groundtruth``, the default): the team is also a
+  SageMaker work team, named in its member definition with the pool and the private
+  workforce's app client (a region's private workforce is one pool per account).
+
+  - existing workforce (the default): the pool and client are the account's, given
+    by ID. They are only referenced, never resources of this stack, so
+    ``pulumi destroy`` removes the team, its group and the users it invited, and
+    leaves the workforce and everyone else in it alone.
+  - created workforce (``createWorkforce``): also the pool, its domain, an app
+    client with a secret, and the workforce bound to them. The portal's sign-in
+    address exists only once the workforce does, so the client's OAuth settings
+    (callback and sign-out URLs on the portal) are applied after it, by a
+    ``ManagedUserPoolClient`` over the same client; the client itself ignores those
+    fields, so the two never undo each other.
+
+* **self-hosted** (``runner: self-hosted``): no ``aws:sagemaker/*`` resource at all,
+  so the stack deploys in an account Ground Truth is closed to. ``createWorkforce``
+  creates the pool and its domain only (the runner's ``JobRunner`` adds the portal's
+  own app client); otherwise the pool is the account's, given by ID, with its domain
+  prefix (``workforceAuthDomain``). The runner signs workers in through the pool and
+  asks the group who is a member: the component reports the pool, the group and the
+  domain prefix.
 
 No IAM: workers sign in through Cognito, and Ground Truth needs no role for a team.
-
-The self-hosted runner signs the same workers in through the same pool, and asks
-the group who is a member: the component reports the pool, the group and the
-pool's domain prefix (the one it created, or ``workforceAuthDomain`` for an
-existing workforce).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -57,29 +64,59 @@ PORTAL_CLIENT_FIELDS = (
 @dataclass(frozen=True)
 class LabelingWorkforceArgs:
     team: WorkteamSettings
-    #: Makes a created workforce's Cognito domain prefix unique: ``pose-labeling-<account>``.
+    #: Makes a created pool's Cognito domain prefix unique (``domain_prefix``).
     account_id: pulumi.Input[str]
+
+
+def domain_prefix(account_id: pulumi.Input[str], stack: str | None) -> pulumi.Output[str]:
+    """The domain prefix of a pool the stack creates, unique where it has to be.
+
+    Cognito prefixes are unique in a region across all accounts. A Ground Truth
+    workforce is one per account and region, so the account ID is enough
+    (``stack=None``). A self-hosted pool is one per stack, so its prefix adds a digest
+    of ``stack`` (``<project>/<stack>``): several stacks share an account and region.
+    """
+    prefix = pulumi.Output.concat("pose-labeling-", account_id)
+    return prefix if stack is None else pulumi.Output.concat(prefix, "-", stack_digest(stack))
+
+
+def stack_digest(stack: str) -> str:
+    """Eight hex digits naming ``stack``: never one of the words Cognito refuses in a
+    prefix (``aws``, ``amazon``, ``cognito``), whatever the stack is called."""
+    return hashlib.sha256(stack.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """The Cognito user pool the team's members live in."""
+
+    user_pool_id: pulumi.Input[str]
+    #: The same ID, read from the pool's domain where the stack creates one, so whatever
+    #: is given it waits for the domain (Ground Truth's workforce needs it first).
+    id_with_domain: pulumi.Input[str]
+    #: The pool's domain prefix, when known (always for a created pool).
+    domain: pulumi.Input[str] | None
 
 
 @dataclass(frozen=True)
 class _Workforce:
-    """Where the team's members live: the pool, the workforce's app client, its name."""
+    """The Ground Truth workforce the team joins: its app client, and its name when created."""
 
-    user_pool_id: pulumi.Input[str]
     client_id: pulumi.Input[str]
+    #: None for the account's existing workforce: a team without a name joins the
+    #: region's only private workforce.
     workforce_name: pulumi.Input[str] | None
-    #: The pool's domain prefix, when known (always for a created workforce).
-    domain: pulumi.Input[str] | None
 
 
 class LabelingWorkforce(pulumi.ComponentResource):
-    workteam_arn: pulumi.Output[str]
-    labeling_portal_url: pulumi.Output[str]
+    #: The SageMaker work team and its labeling portal; None with the self-hosted runner.
+    workteam_arn: pulumi.Output[str] | None
+    labeling_portal_url: pulumi.Output[str] | None
     #: The Cognito user pool the team's members sign in to.
     user_pool_id: pulumi.Output[str]
     #: The Cognito group whose members are the team.
     group_name: pulumi.Output[str]
-    #: The pool's sign-in domain prefix; None for an existing workforce without
+    #: The pool's sign-in domain prefix; None for an existing pool without
     #: ``workforceAuthDomain`` (only the self-hosted runner needs it).
     cognito_domain: pulumi.Output[str] | None
 
@@ -89,17 +126,23 @@ class LabelingWorkforce(pulumi.ComponentResource):
         super().__init__("pose-labeling:workforce:LabelingWorkforce", name, {}, opts)
         team = args.team
         if team.create_workforce:
-            workforce = self._create_workforce(name, args.account_id)
+            stack = None if team.ground_truth else f"{pulumi.get_project()}/{pulumi.get_stack()}"
+            pool = self._create_pool(name, domain_prefix(args.account_id, stack))
         else:
-            assert team.user_pool_id and team.client_id, "settings require both"
-            workforce = _Workforce(
-                team.user_pool_id, team.client_id, workforce_name=None, domain=team.auth_domain
-            )
-        child = pulumi.ResourceOptions(parent=self)
+            assert team.user_pool_id, "settings require the existing pool"
+            pool = _Pool(team.user_pool_id, team.user_pool_id, team.auth_domain)
+        # Only Ground Truth has workforces and work teams; the self-hosted runner uses the group.
+        workforce: _Workforce | None = None
+        if team.ground_truth and team.create_workforce:
+            workforce = self._create_workforce(name, pool)
+        elif team.ground_truth:
+            assert team.client_id, "settings require the existing workforce's client"
+            workforce = _Workforce(team.client_id, workforce_name=None)
 
+        child = pulumi.ResourceOptions(parent=self)
         group = aws.cognito.UserGroup(
             f"{name}-group",
-            user_pool_id=workforce.user_pool_id,
+            user_pool_id=pool.user_pool_id,
             name=team.name,
             description=f"Members of the {team.name} labeling work team",
             opts=child,
@@ -108,7 +151,7 @@ class LabelingWorkforce(pulumi.ComponentResource):
             # Logical names follow the address, so removing one member touches only them.
             user = aws.cognito.User(
                 f"{name}-member-{address.lower()}",
-                user_pool_id=workforce.user_pool_id,
+                user_pool_id=pool.user_pool_id,
                 username=address,
                 attributes={"email": address, "email_verified": "true"},
                 desired_delivery_mediums=["EMAIL"],
@@ -116,46 +159,52 @@ class LabelingWorkforce(pulumi.ComponentResource):
             )
             aws.cognito.UserInGroup(
                 f"{name}-membership-{address.lower()}",
-                user_pool_id=workforce.user_pool_id,
+                user_pool_id=pool.user_pool_id,
                 group_name=group.name,
                 username=user.username,
                 opts=child,
             )
-        workteam = aws.sagemaker.Workteam(
-            f"{name}-team",
-            workteam_name=team.name,
-            workforce_name=workforce.workforce_name,
-            description=f"Pose labeling: {team.name}",
-            member_definitions=[
-                aws.sagemaker.WorkteamMemberDefinitionArgs(
-                    cognito_member_definition=aws.sagemaker.WorkteamMemberDefinitionCognitoMemberDefinitionArgs(
-                        user_pool=workforce.user_pool_id,
-                        client_id=workforce.client_id,
-                        user_group=group.name,
-                    )
-                )
-            ],
-            opts=child,
-        )
 
-        self.workteam_arn = workteam.arn
-        # Every private team of a workforce shares its portal; the team reports it too.
-        self.labeling_portal_url = pulumi.Output.concat("https://", workteam.subdomain)
-        self.user_pool_id = pulumi.Output.from_input(workforce.user_pool_id)
+        self.workteam_arn = None
+        self.labeling_portal_url = None
+        if workforce is not None:
+            workteam = aws.sagemaker.Workteam(
+                f"{name}-team",
+                workteam_name=team.name,
+                workforce_name=workforce.workforce_name,
+                description=f"Pose labeling: {team.name}",
+                member_definitions=[
+                    aws.sagemaker.WorkteamMemberDefinitionArgs(
+                        cognito_member_definition=aws.sagemaker.WorkteamMemberDefinitionCognitoMemberDefinitionArgs(
+                            user_pool=pool.user_pool_id,
+                            client_id=workforce.client_id,
+                            user_group=group.name,
+                        )
+                    )
+                ],
+                opts=child,
+            )
+            self.workteam_arn = workteam.arn
+            # Every private team of a workforce shares its portal; the team reports it too.
+            self.labeling_portal_url = pulumi.Output.concat("https://", workteam.subdomain)
+        self.user_pool_id = pulumi.Output.from_input(pool.user_pool_id)
         self.group_name = group.name
         self.cognito_domain = (
-            pulumi.Output.from_input(workforce.domain) if workforce.domain is not None else None
+            pulumi.Output.from_input(pool.domain) if pool.domain is not None else None
         )
-        self.register_outputs(
-            {
+        outputs: dict[str, pulumi.Output[str]] = {
+            "user_pool_id": self.user_pool_id,
+            "group_name": self.group_name,
+        }
+        if self.workteam_arn and self.labeling_portal_url:
+            outputs |= {
                 "workteam_arn": self.workteam_arn,
                 "labeling_portal_url": self.labeling_portal_url,
-                "user_pool_id": self.user_pool_id,
-                "group_name": self.group_name,
             }
-        )
+        self.register_outputs(outputs)
 
-    def _create_workforce(self, name: str, account_id: pulumi.Input[str]) -> _Workforce:
+    def _create_pool(self, name: str, domain_prefix: pulumi.Input[str]) -> _Pool:
+        """The team's pool, admitting invited workers only, and its domain (the sign-in pages)."""
         child = pulumi.ResourceOptions(parent=self)
         pool = aws.cognito.UserPool(
             f"{name}-user-pool",
@@ -186,17 +235,23 @@ class LabelingWorkforce(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # Ground Truth requires the pool to have a domain before the workforce is created.
+        # Ground Truth requires the pool to have a domain before the workforce is created;
+        # the self-hosted portal sends workers to its sign-in pages.
         domain = aws.cognito.UserPoolDomain(
             f"{name}-domain",
-            domain=pulumi.Output.concat("pose-labeling-", account_id),
+            domain=domain_prefix,
             user_pool_id=pool.id,
             opts=child,
         )
+        return _Pool(pool.id, domain.user_pool_id, domain.domain)
+
+    def _create_workforce(self, name: str, pool: _Pool) -> _Workforce:
+        """Ground Truth's private workforce on the pool: its app client, the workforce, the
+        client's sign-in settings."""
         client = aws.cognito.UserPoolClient(
             f"{name}-client",
             name=CLIENT_NAME,
-            user_pool_id=pool.id,
+            user_pool_id=pool.user_pool_id,
             generate_secret=True,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=list(PORTAL_CLIENT_FIELDS)),
         )
@@ -206,14 +261,14 @@ class LabelingWorkforce(pulumi.ComponentResource):
             cognito_config=aws.sagemaker.WorkforceCognitoConfigArgs(
                 client_id=client.id,
                 # From the domain, so the workforce waits for it.
-                user_pool=domain.user_pool_id,
+                user_pool=pool.id_with_domain,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         portal = pulumi.Output.concat("https://", workforce.subdomain)
         aws.cognito.ManagedUserPoolClient(
             f"{name}-portal-sign-in",
-            user_pool_id=pool.id,
+            user_pool_id=pool.user_pool_id,
             name_pattern=f"^{CLIENT_NAME}$",
             allowed_oauth_flows_user_pool_client=True,
             allowed_oauth_flows=list(PORTAL_OAUTH_FLOWS),
@@ -223,4 +278,4 @@ class LabelingWorkforce(pulumi.ComponentResource):
             logout_urls=[pulumi.Output.concat(portal, "/logout")],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[client]),
         )
-        return _Workforce(pool.id, client.id, workforce.workforce_name, domain.domain)
+        return _Workforce(client.id, workforce.workforce_name)

@@ -824,7 +824,8 @@ def workforce_deployer_policy(*, partition: str = "aws") -> str:
     account (``userpool/*``); with an existing workforce the stack only adds a group,
     the invited users and (self-hosted runner) an app client to that pool. SageMaker
     reads and updates the pool and its client when it binds a workforce or team to
-    them, with the caller's permissions.
+    them, with the caller's permissions. The self-hosted runner's team is Cognito only:
+    it uses the Cognito statements, and ``ManageWorkforceAndTeam`` goes unused.
     """
     pools = _arn(partition, "cognito-idp", "userpool/*")
     return document(

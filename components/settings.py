@@ -78,7 +78,8 @@ class StackSettings:
                 " (a region where SageMaker Ground Truth is available, e.g. us-east-1)"
             )
         production = config.require_bool("production")
-        workteam = _workteam(name, config, region)
+        runner = _one_of(name, "runner", config.require("runner"), RUNNERS)
+        workteam = _workteam(name, config, region, runner)
         return cls(
             region=region,
             rig=_rig(name, config.require("rig")),
@@ -101,7 +102,7 @@ class StackSettings:
             waf_rate_limit=_at_least(name, "wafRateLimit", config.require_int("wafRateLimit"), 10),
             alarm_topic_arn=_topic(name, config.require("alarmTopicArn"), region),
             workteam=workteam,
-            runner=_runner(name, config.require("runner"), workteam),
+            runner=_runner(name, runner, workteam),
         )
 
 
@@ -238,24 +239,40 @@ _FIND_WORKFORCE = (
     "find them with `aws sagemaker describe-workforce --workforce-name default"
     " --query Workforce.CognitoConfig` (see docs/workforce.md)"
 )
+#: Without Ground Truth there is no workforce to ask: the pool is found through Cognito.
+_FIND_POOL = (
+    "find it with `aws cognito-idp list-user-pools --max-results 60` (see docs/workforce.md)"
+)
 
 
 @dataclass(frozen=True)
 class WorkteamSettings:
-    """A work team of invited members, in the account's workforce or in one the stack creates."""
+    """A team of invited members, in an existing Cognito user pool or in one the stack creates.
+
+    With the Ground Truth runner the team is a SageMaker work team, and the pool is the
+    region's private workforce's. With the self-hosted runner it is the Cognito side
+    only (the pool, the team's group, its members): no SageMaker resource, so the stack
+    deploys where Ground Truth is closed.
+    """
 
     name: str
     members: tuple[str, ...]
-    #: True: the stack creates the region's private workforce (and its Cognito user pool).
+    #: True: the team is a SageMaker Ground Truth work team (``runner: groundtruth``).
+    ground_truth: bool
+    #: True: the stack creates the team's Cognito user pool (``createWorkforce``), and
+    #: with Ground Truth the region's private workforce on it.
     create_workforce: bool
-    #: The existing workforce's Cognito user pool and app client (None when it is created).
+    #: The existing pool (None when it is created), and with Ground Truth the existing
+    #: workforce's app client (None otherwise).
     user_pool_id: str | None
     client_id: str | None
-    #: The existing workforce's Cognito domain prefix, for the self-hosted runner's sign-in.
+    #: The existing pool's Cognito domain prefix, for the self-hosted runner's sign-in.
     auth_domain: str | None = None
 
 
-def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSettings | None:
+def _workteam(
+    namespace: str, config: pulumi.Config, region: str, runner: str
+) -> WorkteamSettings | None:
     """The workforce keys, checked together: each contradiction names the key to change."""
     name = config.require("workteamName")
     members = config.require_object("workteamMembers")
@@ -263,6 +280,7 @@ def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSet
     pool = config.require("workforceUserPoolId")
     client = config.require("workforceClientId")
     domain = config.require("workforceAuthDomain")
+    ground_truth = runner != SELF_HOSTED_RUNNER
     if not name:
         for key, value in (
             ("workteamMembers", members),
@@ -282,6 +300,12 @@ def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSet
             f"{namespace}:workteamName: {name!r} is not a work team name Ground Truth accepts:"
             " 1-63 ASCII letters, digits and hyphens, starting and ending with a letter or digit"
         )
+    if client and not ground_truth:
+        raise SettingsError(
+            f"{namespace}:workforceClientId: set, but {namespace}:runner is"
+            f" {SELF_HOSTED_RUNNER}, which creates no SageMaker work team and signs workers in"
+            " with an app client of its own; unset it"
+        )
     existing = {
         "workforceUserPoolId": pool,
         "workforceClientId": client,
@@ -294,8 +318,10 @@ def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSet
             " workforce, and a region holds one private workforce per account; unset"
             f" {namespace}:createWorkforce to add the team to it, or unset {key}"
         )
-    if not create:
+    if not create and ground_truth:
         _existing_workforce(namespace, pool, client, region)
+    elif not create:
+        _existing_pool(namespace, pool, region)
     if domain and not COGNITO_DOMAIN.fullmatch(domain):
         raise SettingsError(
             f"{namespace}:workforceAuthDomain: {domain!r} is not a Cognito domain prefix"
@@ -305,6 +331,7 @@ def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSet
     return WorkteamSettings(
         name=name,
         members=_members(namespace, members),
+        ground_truth=ground_truth,
         create_workforce=create,
         user_pool_id=pool or None,
         client_id=client or None,
@@ -313,6 +340,7 @@ def _workteam(namespace: str, config: pulumi.Config, region: str) -> WorkteamSet
 
 
 def _existing_workforce(namespace: str, pool: str, client: str, region: str) -> None:
+    """A Ground Truth team joins the region's workforce: its pool and its app client."""
     for key, value in (("workforceUserPoolId", pool), ("workforceClientId", client)):
         if not value:
             raise SettingsError(
@@ -320,21 +348,44 @@ def _existing_workforce(namespace: str, pool: str, client: str, region: str) -> 
                 f" workforce: {_FIND_WORKFORCE}; or set {namespace}:createWorkforce true"
                 " if this region has no private workforce yet"
             )
-    if len(pool) > USER_POOL_ID_MAX or not USER_POOL_ID.fullmatch(pool):
-        raise SettingsError(
-            f"{namespace}:workforceUserPoolId: {pool!r} is not a Cognito user pool ID"
-            f" like {region}_AbCdEf123; {_FIND_WORKFORCE}"
-        )
-    if pool.split("_", 1)[0] != region:
-        raise SettingsError(
-            f"{namespace}:workforceUserPoolId: {pool!r} is a user pool in"
-            f" {pool.split('_', 1)[0]}, the stack is in {region}; a work team must be in"
-            " its workforce's region"
-        )
+    _pool_id(
+        namespace, pool, region, _FIND_WORKFORCE, "a work team must be in its workforce's region"
+    )
     if len(client) > CLIENT_ID_MAX or not CLIENT_ID.fullmatch(client):
         raise SettingsError(
             f"{namespace}:workforceClientId: {client!r} is not a Cognito app client ID"
             f" (letters, digits, _ and +); {_FIND_WORKFORCE}"
+        )
+
+
+def _existing_pool(namespace: str, pool: str, region: str) -> None:
+    """A self-hosted team needs only the pool its members sign in to (no workforce, no client)."""
+    if not pool:
+        raise SettingsError(
+            f"{namespace}:workforceUserPoolId: required for the {SELF_HOSTED_RUNNER} runner"
+            " without createWorkforce: the Cognito user pool the team's members sign in to;"
+            f" {_FIND_POOL}; or set {namespace}:createWorkforce true to create one"
+        )
+    _pool_id(
+        namespace,
+        pool,
+        region,
+        _FIND_POOL,
+        "the portal signs workers in with a pool in the stack's region",
+    )
+
+
+def _pool_id(namespace: str, pool: str, region: str, find: str, why: str) -> None:
+    """Cognito's pool ID pattern, in the stack's region; ``find`` and ``why`` end the messages."""
+    if len(pool) > USER_POOL_ID_MAX or not USER_POOL_ID.fullmatch(pool):
+        raise SettingsError(
+            f"{namespace}:workforceUserPoolId: {pool!r} is not a Cognito user pool ID"
+            f" like {region}_AbCdEf123; {find}"
+        )
+    if pool.split("_", 1)[0] != region:
+        raise SettingsError(
+            f"{namespace}:workforceUserPoolId: {pool!r} is a user pool in"
+            f" {pool.split('_', 1)[0]}, the stack is in {region}; {why}"
         )
 
 
@@ -364,8 +415,7 @@ def _members(namespace: str, value: Any) -> tuple[str, ...]:
 
 
 def _runner(namespace: str, runner: str, workteam: WorkteamSettings | None) -> str:
-    """``runner``, and what the self-hosted one needs: a team whose pool signs workers in."""
-    _one_of(namespace, "runner", runner, RUNNERS)
+    """What the self-hosted runner needs: a team whose pool signs workers in, and its domain."""
     domain = workteam.auth_domain if workteam else None
     if runner != SELF_HOSTED_RUNNER:
         if domain:

@@ -24,9 +24,16 @@ from tests.infra.test_labeling_workforce import CREATED, EXISTING
 #: The existing workforce's pool domain prefix (``workforceAuthDomain``).
 AUTH_DOMAIN = "pose-team-labelers"
 SELF_HOSTED = {"runner": "self-hosted"}
-#: A team in the account's existing workforce, labeling through the stack's own runner.
-SELF_HOSTED_EXISTING = {**EXISTING, **SELF_HOSTED, "workforceAuthDomain": AUTH_DOMAIN}
-#: A new workforce and team, labeling through the stack's own runner.
+#: A team in an existing Cognito user pool, labeling through the stack's own runner: the
+#: pool and its domain prefix, no Ground Truth app client (there is no SageMaker team).
+SELF_HOSTED_EXISTING = {
+    **EXISTING,
+    **SELF_HOSTED,
+    "workforceClientId": "",
+    "workforceAuthDomain": AUTH_DOMAIN,
+}
+#: A new Cognito user pool (``createWorkforce``) and team, labeling through the stack's
+#: own runner.
 SELF_HOSTED_CREATED = {
     **CREATED,
     **SELF_HOSTED,

@@ -4,8 +4,10 @@ The default stack (Ground Truth) has none of the runner; ``runner: self-hosted``
 exactly the ``JobRunner``'s resources and the portal's, linked as the task service
 needs them: the authorizer to the team's pool and the portal's client, the routes to
 the integration and the Lambda, API Gateway's permission to this API only, the
-Lambda's environment to the table, bucket, template and group. IAM is evaluated
-against the stack's real ARNs; teardown is played with Pulumi's delete schedule.
+Lambda's environment to the table, bucket, template and group. The team is Cognito
+only (no SageMaker resource: the runner is for accounts Ground Truth is closed to),
+in an existing pool or one the stack creates. IAM is evaluated against the stack's
+real ARNs; teardown is played with Pulumi's delete schedule.
 Bad settings and portal files stop the program before the first resource, in one line.
 """
 
@@ -43,7 +45,21 @@ from tests.infra.runner_stack import (
     run_self_hosted,
     stand_in_sources,
 )
-from tests.infra.test_labeling_workforce import CLIENT_ID, EXISTING, POOL_ID, TEAM
+from tests.infra.test_labeling_workforce import (
+    CLIENT_ID,
+    CREATED,
+    DOMAIN,
+    EXISTING,
+    GROUP,
+    MEMBERS,
+    MEMBERSHIP,
+    POOL_ID,
+    TEAM,
+    USER,
+    USER_POOL,
+    WORKTEAM,
+    added,
+)
 
 PACK = [*POLICIES, *workforce.POLICIES]
 
@@ -78,6 +94,8 @@ RUNNER_RESOURCES = {
     # The stand-in portal's three files, the crowd-form and config.json.
     OBJECT: len(PORTAL_FILES) + 2,
 }
+#: The team's own Cognito resources, in whichever pool: its group, two members, their memberships.
+TEAM_COGNITO = {GROUP: 1, USER: 2, MEMBERSHIP: 2}
 RUNNER_OUTPUTS = (
     "task_api_url",
     "worker_portal_url",
@@ -100,13 +118,14 @@ def created(runner_sources: RunnerSources) -> harness.StackRun:
 
 
 @pytest.fixture(scope="module")
+def ground_truth_created() -> harness.StackRun:
+    """A new workforce and team with the default runner: the pool the self-hosted one keeps."""
+    return harness.run_main(harness.stack_config(**CREATED))
+
+
+@pytest.fixture(scope="module")
 def forced_production(runner_sources: RunnerSources) -> harness.StackRun:
     return run_self_hosted(runner_sources, production=True, dataKey=True, forceDestroy=True)
-
-
-def added(run: harness.StackRun, base: harness.StackRun) -> dict[str, int]:
-    counts = base.type_counts()
-    return {t: n - counts.get(t, 0) for t, n in run.type_counts().items() if n != counts.get(t, 0)}
 
 
 def policy_of(run: harness.StackRun) -> str:
@@ -143,10 +162,10 @@ def test_a_team_with_the_ground_truth_runner_has_none_of_it_either(
 # -- self-hosted: exactly the runner, as children of its component ----------------------
 
 
-def test_self_hosted_adds_exactly_the_runner_and_the_portal(
+def test_self_hosted_adds_exactly_the_runner_and_the_portal_and_drops_the_sagemaker_team(
     self_hosted_stack: harness.StackRun, ground_truth_team: harness.StackRun
 ) -> None:
-    assert added(self_hosted_stack, ground_truth_team) == RUNNER_RESOURCES
+    assert added(self_hosted_stack, ground_truth_team) == {**RUNNER_RESOURCES, WORKTEAM: -1}
 
 
 def test_production_adds_the_task_services_alarm_and_traces(
@@ -174,6 +193,79 @@ def test_runner_resources_are_its_components_children_with_the_default_tags(
         assert "tags" not in resource.inputs, f"{resource.name}: tags come from aws:defaultTags"
 
 
+# -- the team without Ground Truth: Cognito only ---------------------------------------
+
+SELF_HOSTED_POOLS = [("existing", {}), ("created", {USER_POOL: 1, DOMAIN: 1})]
+
+
+@pytest.mark.parametrize(
+    ("setup", "pool"), SELF_HOSTED_POOLS, ids=[s for s, _ in SELF_HOSTED_POOLS]
+)
+def test_self_hosted_has_no_sagemaker_resource_and_exactly_the_cognito_it_needs(
+    setup: str,
+    pool: dict[str, int],
+    self_hosted_stack: harness.StackRun,
+    created: harness.StackRun,
+    default_stack: harness.StackRun,
+) -> None:
+    """What fails in an account Ground Truth is closed to is never registered."""
+    run = self_hosted_stack if setup == "existing" else created
+    assert [r.name for r in run.resources if r.type.startswith("aws:sagemaker/")] == []
+    # The pool (only when created) and its domain, the team, the runner with its client.
+    assert added(run, default_stack) == {**RUNNER_RESOURCES, **TEAM_COGNITO, **pool}
+
+
+def test_the_created_pool_is_the_one_ground_truth_gets_without_the_workforce(
+    created: harness.StackRun, ground_truth_created: harness.StackRun
+) -> None:
+    pool = created.one(USER_POOL).inputs
+    assert pool == ground_truth_created.one(USER_POOL).inputs
+    assert pool["adminCreateUserConfig"] == {"allowAdminCreateUserOnly": True}
+    assert pool["passwordPolicy"]["minimumLength"] == 12
+
+
+@pytest.mark.parametrize("setup", ["existing", "created"])
+def test_the_team_group_and_members_are_the_ground_truth_teams(
+    setup: str,
+    self_hosted_stack: harness.StackRun,
+    created: harness.StackRun,
+    ground_truth_team: harness.StackRun,
+    ground_truth_created: harness.StackRun,
+) -> None:
+    run, same_team = (
+        (self_hosted_stack, ground_truth_team)
+        if setup == "existing"
+        else (created, ground_truth_created)
+    )
+
+    def team(stack: harness.StackRun) -> list[tuple[str, str, str]]:
+        return [f for f in stack.fingerprint() if f[0] in TEAM_COGNITO]
+
+    assert team(run) == team(same_team)
+    assert {u.inputs["username"] for u in run.of_type(USER)} == set(MEMBERS)
+
+
+@pytest.mark.parametrize("setup", ["existing", "created"])
+def test_a_self_hosted_stack_exports_the_runners_portal_and_no_sagemaker_team(
+    setup: str, self_hosted_stack: harness.StackRun, created: harness.StackRun
+) -> None:
+    run = self_hosted_stack if setup == "existing" else created
+    assert not {"workteam_arn", "labeling_portal_url"} & set(run.exports)
+    outputs = StackOutputs.from_mapping(json.loads(json.dumps(run.exports)))
+    assert outputs.workteam_arn is None and outputs.labeling_portal_url is None
+    assert outputs.worker_portal_url == f"https://{cdn_domain(run)}/portal/"
+
+
+def test_two_self_hosted_stacks_in_one_account_get_their_own_sign_in_domains(
+    created: harness.StackRun, runner_sources: RunnerSources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cognito prefixes are unique in a region: a second stack's pool must not ask for the first's."""
+    monkeypatch.setattr(harness, "STACK", "prod")
+    other = run_self_hosted(runner_sources, **SELF_HOSTED_CREATED)
+    assert other.one(DOMAIN).inputs["domain"] != created.one(DOMAIN).inputs["domain"]
+    assert other.exports["portal_auth_domain"] != created.exports["portal_auth_domain"]
+
+
 # -- sign-in: the portal's public client, the JWT authorizer ---------------------------
 
 
@@ -195,15 +287,20 @@ def test_the_portal_client_is_public_code_with_pkce_returning_to_the_portal(
     assert client["name"] == f"{harness.PROJECT}-{harness.STACK}-worker-portal"
 
 
-def test_the_client_is_not_the_created_workforces_managed_client(
-    created: harness.StackRun,
+@pytest.mark.parametrize("setup", ["existing", "created"])
+def test_the_portal_client_is_the_pools_only_app_client_and_not_ground_truths(
+    setup: str, self_hosted_stack: harness.StackRun, created: harness.StackRun
 ) -> None:
-    """Ground Truth's sign-in settings find their client by name: they must not find ours."""
-    sign_in = created.one("aws:cognito/managedUserPoolClient:ManagedUserPoolClient")
-    portal_client = created.named("runner-portal-client")
-    assert portal_client.inputs["userPoolId"] == created.one("aws:cognito/userPool:UserPool").id
-    assert not re.fullmatch(sign_in.inputs["namePattern"], portal_client.inputs["name"])
-    assert re.fullmatch(sign_in.inputs["namePattern"], labeling_workforce.CLIENT_NAME)
+    run = self_hosted_stack if setup == "existing" else created
+    pool = POOL_ID if setup == "existing" else run.one(USER_POOL).id
+    # No Ground Truth app client: the portal's is the only one the stack adds.
+    client = run.one(CLIENT)
+    assert client.name == "runner-portal-client"
+    assert client.inputs["userPoolId"] == pool == run.one(GROUP).inputs["userPoolId"]
+    assert run.exports["portal_client_id"] == client.id
+    # Ground Truth's sign-in settings find their client by name (in a pool a Ground Truth
+    # stack made): they must never find the portal's.
+    assert not re.fullmatch(f"^{labeling_workforce.CLIENT_NAME}$", client.inputs["name"])
 
 
 @pytest.mark.parametrize("setup", ["existing", "created"])
@@ -229,12 +326,18 @@ def test_the_sign_in_domain_is_the_pools(
     setup: str, self_hosted_stack: harness.StackRun, created: harness.StackRun
 ) -> None:
     run = self_hosted_stack if setup == "existing" else created
-    prefix = AUTH_DOMAIN if setup == "existing" else f"pose-labeling-{harness.ACCOUNT}"
+    if setup == "existing":
+        prefix = AUTH_DOMAIN
+        assert not run.of_type(DOMAIN), "an existing pool's domain is not the stack's"
+    else:
+        domain = run.one(DOMAIN)
+        prefix = domain.inputs["domain"]
+        assert domain.inputs["userPoolId"] == run.one(USER_POOL).id
+        # The account's ID and the stack's digest: unique per stack, a valid prefix.
+        assert re.fullmatch(rf"pose-labeling-{harness.ACCOUNT}-[0-9a-f]{{8}}", prefix)
+        assert COGNITO_DOMAIN.fullmatch(prefix)
     expected = f"https://{prefix}.auth.{harness.REGION}.amazoncognito.com"
     assert run.exports["portal_auth_domain"] == expected
-    if setup == "created":
-        domain = run.one("aws:cognito/userPoolDomain:UserPoolDomain").inputs["domain"]
-        assert domain == prefix
 
 
 # -- the API: every route behind the authorizer, to the one Lambda ---------------------
@@ -639,7 +742,12 @@ BAD_SETTINGS = [
     ({"workforceAuthDomain": ""}, r"pose-labeling:workforceAuthDomain: required for the self-hosted runner with an existing workforce: .* find it with `aws cognito-idp describe-user-pool"),
     ({"workforceAuthDomain": "Pose_Team"}, r"pose-labeling:workforceAuthDomain: 'Pose_Team' is not a Cognito domain prefix"),
     ({"workforceAuthDomain": "pose-team.auth.eu-west-1.amazoncognito.com"}, r"pose-labeling:workforceAuthDomain: .* is not a Cognito domain prefix"),
-    ({"runner": "groundtruth"}, r"pose-labeling:workforceAuthDomain: set, but pose-labeling:runner is groundtruth"),
+    ({"runner": "groundtruth", "workforceClientId": CLIENT_ID}, r"pose-labeling:workforceAuthDomain: set, but pose-labeling:runner is groundtruth"),
+    ({"workforceClientId": CLIENT_ID}, r"pose-labeling:workforceClientId: set, but pose-labeling:runner is self-hosted, which creates no SageMaker work team .*; unset it$"),
+    ({"createWorkforce": True, "workforceUserPoolId": "", "workforceAuthDomain": "", "workforceClientId": CLIENT_ID}, r"pose-labeling:workforceClientId: set, but pose-labeling:runner is self-hosted"),
+    ({"workforceUserPoolId": ""}, r"pose-labeling:workforceUserPoolId: required for the self-hosted runner without createWorkforce: .* find it with `aws cognito-idp list-user-pools"),
+    ({"workforceUserPoolId": "AbCdEf123"}, r"pose-labeling:workforceUserPoolId: 'AbCdEf123' is not a Cognito user pool ID like eu-west-1_AbCdEf123; find it with `aws cognito-idp list-user-pools"),
+    ({"workforceUserPoolId": "us-east-1_AbCdEf123"}, r"pose-labeling:workforceUserPoolId: 'us-east-1_AbCdEf123' is a user pool in us-east-1, the stack is in eu-west-1; the portal signs workers in with a pool in the stack's region"),
     ({"createWorkforce": True, "workforceUserPoolId": "", "workforceClientId": ""}, r"pose-labeling:createWorkforce: true, but pose-labeling:workforceAuthDomain names an existing workforce"),
     ({"workteamName": "", "workteamMembers": [], "workforceUserPoolId": "", "workforceClientId": "", "runner": "groundtruth"}, r"pose-labeling:workforceAuthDomain: set, but pose-labeling:workteamName is empty"),
 ]  # fmt: skip
@@ -725,17 +833,10 @@ def test_the_ground_truth_runner_needs_neither_the_portal_nor_the_task_service(
 ) -> None:
     sources = broken_sources(tmp_path, "no task api")
     (sources.portal_dir / "index.html").unlink()
-    run = run_self_hosted(sources, runner="groundtruth", workforceAuthDomain="")
+    run = run_self_hosted(
+        sources, runner="groundtruth", workforceAuthDomain="", workforceClientId=CLIENT_ID
+    )
     assert run.exports["runner"] == "groundtruth" and not run.of_type(TABLE)
-
-
-def test_the_existing_workforce_client_id_is_never_the_portals(
-    self_hosted_stack: harness.StackRun,
-) -> None:
-    """The portal signs in with its own client; the workforce's (with its secret) stays Ground Truth's."""
-    assert self_hosted_stack.one(CLIENT).id != CLIENT_ID
-    definition = self_hosted_stack.one("aws:sagemaker/workteam:Workteam").inputs
-    assert definition["memberDefinitions"][0]["cognitoMemberDefinition"]["clientId"] == CLIENT_ID
 
 
 # -- the policy pack ----------------------------------------------------------------------

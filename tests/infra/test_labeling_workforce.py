@@ -4,7 +4,9 @@ The whole program runs with each setup: the default (no team: nothing created), 
 team in the account's existing workforce (only the team, its group and the users
 it invites are resources), and a new workforce with a team. The tests look at the
 resources' real inputs, how they link, the outputs, tags and IAM; bad settings
-stop the program before the first resource, with one line naming the key.
+stop the program before the first resource, with one line naming the key. The same
+team with the self-hosted runner (its Cognito side only, no SageMaker resource) is
+tested with the runner, in ``test_job_runner.py``.
 """
 
 from __future__ import annotations
@@ -56,10 +58,14 @@ def created() -> harness.StackRun:
     return harness.run_main(harness.stack_config(**CREATED))
 
 
-def added(run: harness.StackRun, default: harness.StackRun) -> dict[str, int]:
-    """Resource counts the setup adds to the default stack."""
-    base = default.type_counts()
-    return {t: n - base.get(t, 0) for t, n in run.type_counts().items() if n != base.get(t, 0)}
+def added(run: harness.StackRun, base: harness.StackRun) -> dict[str, int]:
+    """Resource counts the setup adds to ``base``; negative for what it has fewer of."""
+    before, after = base.type_counts(), run.type_counts()
+    return {
+        t: after.get(t, 0) - before.get(t, 0)
+        for t in sorted(before.keys() | after.keys())
+        if after.get(t, 0) != before.get(t, 0)
+    }
 
 
 def member_definition(run: harness.StackRun) -> dict[str, Any]:
@@ -241,6 +247,33 @@ def test_created_pool_admits_invited_workers_only(created: harness.StackRun) -> 
         "recoveryMechanisms": [{"name": "verified_email", "priority": 1}]
     }
     assert pool.get("deletionProtection", "INACTIVE") == "INACTIVE", "destroy must be able to"
+
+
+def test_a_created_workforces_domain_prefix_is_the_accounts(created: harness.StackRun) -> None:
+    """One private workforce per account and region: the account ID makes the prefix unique."""
+    prefix = created.one(DOMAIN).inputs["domain"]
+    assert prefix == f"pose-labeling-{harness.ACCOUNT}"
+    assert settings.COGNITO_DOMAIN.fullmatch(prefix)
+
+
+@pytest.mark.parametrize(
+    "stack", ["pose-labeling/dev", "pose-labeling/aws-amazon-cognito", "x" * 200]
+)
+def test_a_stack_digest_fits_any_domain_prefix_and_spells_no_reserved_word(stack: str) -> None:
+    digest = labeling_workforce.stack_digest(stack)
+    assert re.fullmatch(r"[0-9a-f]{8}", digest)
+    # The longest prefix the stack makes: a 12-digit account ID and the digest.
+    longest = f"pose-labeling-{harness.ACCOUNT}-{digest}"
+    assert settings.COGNITO_DOMAIN.fullmatch(longest)
+    # Cognito refuses these words anywhere in a prefix.
+    assert not [word for word in ("aws", "amazon", "cognito") if word in longest]
+
+
+def test_stacks_get_different_digests_and_one_stack_always_the_same() -> None:
+    stacks = [f"pose-labeling/{name}" for name in ("dev", "prod", "Dev", "dev2", "dev_2", "dev.2")]
+    digests = [labeling_workforce.stack_digest(stack) for stack in stacks]
+    assert len(set(digests)) == len(stacks)
+    assert digests == [labeling_workforce.stack_digest(stack) for stack in stacks]
 
 
 # -- tags, IAM, ownership -----------------------------------------------------------------

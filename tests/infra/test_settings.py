@@ -8,6 +8,7 @@ import pulumi
 import pytest
 import yaml
 
+from components.settings import StackSettings, WorkteamSettings
 from tests.infra import harness
 
 
@@ -197,4 +198,69 @@ def test_country_that_is_not_a_two_letter_code_is_refused(code: str) -> None:
     fails_with(
         harness.stack_config(allowedCountries=["FR", code]),
         r"pose-labeling:allowedCountries\[1\]: expected a two-letter country code",
+    )
+
+
+# -- the team, by runner --------------------------------------------------------------
+
+POOL_ID = f"{harness.REGION}_AbCdEf123"
+
+
+def loaded(config: dict[str, str]) -> StackSettings:
+    """``StackSettings.load`` on ``config``, as the program reads it."""
+    found: list[StackSettings] = []
+    harness.run(lambda: found.append(StackSettings.load()), config)
+    return found[0]
+
+
+def test_with_ground_truth_the_team_is_a_work_team_in_the_workforce_pool_and_client() -> None:
+    team = loaded(
+        harness.stack_config(
+            workteamName="pose-team", workforceUserPoolId=POOL_ID, workforceClientId="abc123"
+        )
+    ).workteam
+    assert team == WorkteamSettings(
+        name="pose-team",
+        members=(),
+        ground_truth=True,
+        create_workforce=False,
+        user_pool_id=POOL_ID,
+        client_id="abc123",
+    )
+
+
+def test_self_hosted_the_team_needs_only_the_pool_and_its_domain() -> None:
+    loaded_settings = loaded(
+        harness.stack_config(
+            runner="self-hosted",
+            workteamName="pose-team",
+            workforceUserPoolId=POOL_ID,
+            workforceAuthDomain="pose-team-labelers",
+        )
+    )
+    assert loaded_settings.runner == "self-hosted"
+    assert loaded_settings.workteam == WorkteamSettings(
+        name="pose-team",
+        members=(),
+        ground_truth=False,
+        create_workforce=False,
+        user_pool_id=POOL_ID,
+        client_id=None,
+        auth_domain="pose-team-labelers",
+    )
+
+
+def test_self_hosted_create_workforce_needs_no_existing_id() -> None:
+    team = loaded(
+        harness.stack_config(runner="self-hosted", workteamName="pose-team", createWorkforce=True)
+    ).workteam
+    assert team is not None and team.create_workforce and not team.ground_truth
+    assert (team.user_pool_id, team.client_id, team.auth_domain) == (None, None, None)
+
+
+def test_an_unknown_runner_is_named_before_the_team_it_would_decide() -> None:
+    """Which team settings are right depends on the runner: it is checked first."""
+    fails_with(
+        harness.stack_config(runner="sagemaker", workteamName="pose-team"),
+        r"pose-labeling:runner: 'sagemaker' is not allowed; choose one of groundtruth, self-hosted",
     )
