@@ -82,12 +82,11 @@ from scripts.coco_writer import CocoWriter, category_name
 from scripts.export_rigs import RecordedRig, RigBook, recorded_rig
 from scripts.export_s3 import S3Access, S3Reader, S3Unreadable
 from scripts.export_summary import Summary
-from scripts.s3 import S3Uri
+from scripts.job_output import Source, open_source, source_kind
 
 PROG = "python -m scripts.export_results"
 IMAGES_PREFIX = "labeling_jobs/images/"
 DEFAULT_MAX_PICTURES = 100
-_READ_CHUNK = 1 << 20
 #: Lines read ahead, at most, to find the first label and check its rig before
 #: anything is written (the lines the export processes before starting workers).
 PEEK_LINES = export_lines.CHUNK_LINES * export_lines.INLINE_CHUNKS
@@ -163,15 +162,6 @@ def main(argv: Sequence[str] | None = None, *, clients: AwsClients | None = None
     return run(PROG, lambda: export(args, clients))
 
 
-@dataclass
-class Source:
-    name: str
-    lines: Iterator[bytes]
-    label_attribute: str | None
-    #: A local manifest's folder, where copies of overflow files are looked for first.
-    folder: Path | None = None
-
-
 def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
     kind = source_kind(args.source)
     given = [_rig(value) for value in args.rig or []]
@@ -180,7 +170,9 @@ def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
     outputs = stack.read(args) if wants_stack else None
     if outputs is not None:
         clients = clients or AwsClients(outputs.region)
-    source = open_source(args, kind, clients)
+    source = open_source(
+        args.source, kind, clients, label_attribute=args.label_attribute, prog=PROG
+    )
     first, source.lines = _first_label(source.lines, source.label_attribute)
     if first is not None and first[1] is None and outputs is None and not given:
         outputs = _stack_for_older_labels(args, first[0])
@@ -242,62 +234,6 @@ def _stack_for_older_labels(args: argparse.Namespace, number: int) -> StackOutpu
             f" pass --rig NAME|FILE with the rig it was labeled with (the stack's rig is"
             f" not available either: {exc})"
         ) from None
-
-
-def source_kind(text: str) -> str:
-    """``"s3"``, ``"file"`` or ``"job"``; anything else is a usage error."""
-    if text.startswith("s3://"):
-        return "s3"
-    if Path(text).is_file():
-        return "file"
-    try:
-        gt_limits.labeling_job_name(text)
-    except argparse.ArgumentTypeError:
-        raise UsageError(
-            f"SOURCE {text!r}: not a file, an s3:// URI or a labeling job name"
-        ) from None
-    return "job"
-
-
-def open_source(args: argparse.Namespace, kind: str, clients: AwsClients | None) -> Source:
-    text = args.source
-    if kind == "s3":
-        uri = S3Uri.parse(text, what="SOURCE")
-        assert clients is not None  # the stack was read: S3 needs its region
-        return Source(
-            Path(uri.key).parent.parent.parent.name or Path(uri.key).stem,
-            _s3_lines(clients, uri),
-            args.label_attribute,
-        )
-    if kind == "file":
-        path = Path(text)
-        return Source(path.stem, _file_lines(path), args.label_attribute, path.parent)
-    job_name = text
-    assert clients is not None
-    job = clients.sagemaker.describe_labeling_job(LabelingJobName=job_name)
-    manifest = job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")
-    if not manifest:
-        raise UserError(
-            f"{job_name} has no output manifest yet (status {job['LabelingJobStatus']});"
-            " it is written when the job completes or is stopped"
-        )
-    if job["LabelingJobStatus"] not in ("Completed", "Stopped"):
-        warn(PROG, f"{job_name} is {job['LabelingJobStatus']}: exporting the labels so far")
-    uri = S3Uri.parse(manifest, what="OutputDatasetS3Uri")
-    return Source(
-        job_name, _s3_lines(clients, uri), args.label_attribute or job["LabelAttributeName"]
-    )
-
-
-def _file_lines(path: Path) -> Iterator[bytes]:
-    # Bytes, split on line feeds only: a byte that is not UTF-8 costs its line alone.
-    with path.open("rb") as stream:
-        yield from stream
-
-
-def _s3_lines(clients: AwsClients, uri: S3Uri) -> Iterator[bytes]:
-    body = clients.s3.get_object(Bucket=uri.bucket, Key=uri.key)["Body"]
-    yield from body.iter_lines(chunk_size=_READ_CHUNK)
 
 
 @dataclass
