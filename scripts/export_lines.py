@@ -40,6 +40,7 @@ import orjson
 from handlers.label import ConsolidatedLabel
 from handlers.output_manifest import (
     DEFAULT_LABEL_ATTRIBUTE,
+    OutputManifestLine,
     label_attribute_names,
     parse_output_manifest_line,
 )
@@ -119,6 +120,8 @@ class ChunkResult:
 @dataclass(slots=True)
 class ParsedLine:
     source_ref: str | None
+    #: The whole line, decoded; its ``label`` is :attr:`label`.
+    line: OutputManifestLine
     #: None when the line has no label (not labeled).
     label: ConsolidatedLabel | None = None
     #: The rig the label is exported with: a position in ``Settings.rigs.rigs``.
@@ -140,9 +143,13 @@ class LineProcessor:
             self.line(number, raw, result)
         return result
 
-    def parse(self, number: int, raw: bytes | str) -> ParsedLine:
+    def parse(self, number: int, raw: bytes | str, *, workers: bool = False) -> ParsedLine:
         """One line read, against its label's rig; AnnotationError when it cannot be
-        read, RigMismatch/RigUnknown (which stop the export) when its rig is unusable."""
+        read, RigMismatch/RigUnknown (which stop the export) when its rig is unusable.
+
+        Each worker's own skeletons are read only with ``workers`` (the review
+        selection and the worker scores compare them; the export does not need them).
+        """
         where = f"line {number}"
         data = decode(raw, where)
         source_ref = data.get("source-ref")
@@ -152,11 +159,12 @@ class LineProcessor:
         except AnnotationError as exc:
             raise AnnotationError(exc.errors, where) from exc
         if name is None:
-            return ParsedLine(source_ref)
+            return ParsedLine(source_ref, OutputManifestLine(data, source_ref, None, None, None))
         label = data[name]
         if isinstance(label, dict) and label.get("overflow"):
             label = data[name] = self._restore(label, f"{where}: {name}")
-        _drop_worker_skeletons(label)
+        if not workers:
+            _drop_worker_skeletons(label)
         try:
             rig = self.rigs.choose(recorded_rig(label, name), where)
         except AnnotationError as exc:
@@ -166,7 +174,7 @@ class LineProcessor:
             data, label_attribute_name=name, rig=self.rigs.rigs[rig], where=where
         )
         if parsed.label is None:
-            return ParsedLine(source_ref)
+            return ParsedLine(source_ref, parsed)
         prefix = f"{name}.updated_annotations"
         dropped = [
             e
@@ -174,7 +182,7 @@ class LineProcessor:
             if e.level == "error" and e.field.startswith(prefix)
         ]
         source_ref = source_ref or parsed.label.image_s3_location
-        return ParsedLine(source_ref, parsed.label, rig, dropped)
+        return ParsedLine(source_ref, parsed, parsed.label, rig, dropped)
 
     def _restore(self, label: dict[str, Any], where: str) -> dict[str, Any]:
         """The label with the fields the Lambda moved to its overflow file put back."""
