@@ -24,7 +24,6 @@ written, reason). One bad line never stops the others.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
@@ -49,10 +48,11 @@ from handlers.skeleton import AnnotationError, FieldError, json_problem, show_va
 from scripts import draw_skeletons, export_paths, yolo_pose
 from scripts.aws import AwsClients
 from scripts.coco_writer import annotation_body
-from scripts.export_geometry import instance
+from scripts.export_geometry import image_size, instance
 from scripts.export_rigs import RigBook, RigMismatch, RigUnknown, recorded_rig
 from scripts.export_s3 import NO_ACCESS, S3Access, S3Reader, S3Unreadable
 from scripts.export_summary import Summary
+from scripts.review_key import ReviewKey, label_job
 
 #: Lines per task sent to a worker process.
 CHUNK_LINES = 500
@@ -96,6 +96,8 @@ class Settings:
     yolo: bool
     overflow: OverflowFiles = OverflowFiles()
     s3: S3Access = NO_ACCESS
+    #: Record where each label came from in COCO (when review rounds are merged).
+    provenance: bool = False
 
 
 @dataclass(slots=True)
@@ -256,11 +258,18 @@ class LineProcessor:
             reason = f"image size unknown ({why}): left out of COCO and YOLO"
             out.problems.append(_problem(number, source_ref, reason))
             return
-        image = {"id": number, "file_name": name, "width": width, "height": height}
-        out.images.append(_json({**image, "s3_uri": source_ref}))
+        image: dict[str, Any] = {"id": number, "file_name": name, "width": width, "height": height}
+        image["s3_uri"] = source_ref
+        origin = provenance(parsed.line) if self.settings.provenance else None
+        if origin is not None:
+            image["provenance"] = origin
+        out.images.append(_json(image))
         for one in instances:
             summary.clamped += one.clamped
-            out.annotations.append((parsed.rig, _json(annotation_body(one, number))))
+            body = annotation_body(one, number)
+            if origin is not None:
+                body["provenance"] = origin
+            out.annotations.append((parsed.rig, _json(body)))
         if not self.settings.yolo:
             return
         if not yolo_pose.readable(name):
@@ -288,18 +297,20 @@ class LineProcessor:
             return None, f"cannot read the image: {exc}"
 
 
-def image_size(label: ConsolidatedLabel) -> tuple[int, int] | None:
-    """``(width, height)`` from the label, if it is a pair of positive numbers."""
-    size = label.image_size
-    if size is None:
-        return None
-    width, height = size
-    if type(width) in _NUMBERS and type(height) in _NUMBERS and 0 < width < math.inf > height > 0:
-        return size
-    return None
-
-
-_NUMBERS = (int, float)
+def provenance(line: OutputManifestLine) -> dict[str, Any]:
+    """Where a label came from: ``{"job", "round", "changed"}``. Round 0 is a job's own
+    label; a review job's (its line has a review key) is that review's round, and
+    ``changed`` says whether the reviewer changed what they were shown."""
+    try:
+        key = ReviewKey.read(line.data)
+    except ValueError:  # a broken key: the label is still the job's own
+        key = None
+    label = line.label
+    return {
+        "job": label_job(line.data, line.label_attribute_name),
+        "round": key.round if key else 0,
+        "changed": bool(key and label and label.was_modified),
+    }
 
 
 def _dropped(errors: list[FieldError], rig: str) -> str:

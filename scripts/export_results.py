@@ -81,8 +81,10 @@ from scripts.cli import EXIT_FAILURE, ArgumentParser, UsageError, UserError, run
 from scripts.coco_writer import CocoWriter, category_name
 from scripts.export_rigs import RecordedRig, RigBook, recorded_rig
 from scripts.export_s3 import S3Access, S3Reader, S3Unreadable
+from scripts.export_scores import Scores, score_workers
 from scripts.export_summary import Summary
 from scripts.job_output import Source, open_source, source_kind
+from scripts.review_merge import ReviewMerge
 
 PROG = "python -m scripts.export_results"
 IMAGES_PREFIX = "labeling_jobs/images/"
@@ -153,6 +155,14 @@ def build_parser() -> ArgumentParser:
         metavar="N",
         help="processes for large manifests (default: the number of CPUs, at most 8)",
     )
+    parser.add_argument(
+        "--review",
+        action="append",
+        default=[],
+        metavar="JOB|S3_URI|FILE",
+        help="a review job's output (scripts/review_job.py) to merge: its labels replace the"
+        " ones they review; repeat for several jobs and rounds (docs/review.md)",
+    )
     stack.add_arguments(parser)
     return parser
 
@@ -164,21 +174,34 @@ def main(argv: Sequence[str] | None = None, *, clients: AwsClients | None = None
 
 def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
     kind = source_kind(args.source)
+    reviews = [(value, source_kind(value, "--review")) for value in args.review]
     given = [_rig(value) for value in args.rig or []]
     # A local manifest needs the stack only for the rig of labels that record none.
-    wants_stack = kind != "file" or args.stack is not None or args.stack_outputs is not None
+    wants_stack = (
+        any(k != "file" for k in [kind, *(k for _, k in reviews)])
+        or args.stack is not None
+        or args.stack_outputs is not None
+    )
     outputs = stack.read(args) if wants_stack else None
     if outputs is not None:
         clients = clients or AwsClients(outputs.region)
+    merge = None
+    if reviews:
+        merge = ReviewMerge.load(
+            (value, open_source(value, k, clients, label_attribute=args.label_attribute,
+                                what="--review", prog=PROG))
+            for value, k in reviews
+        )  # fmt: skip
     source = open_source(
         args.source, kind, clients, label_attribute=args.label_attribute, prog=PROG
     )
-    first, source.lines = _first_label(source.lines, source.label_attribute)
+    first, lines = _first_label(source.lines, source.label_attribute)
     if first is not None and first[1] is None and outputs is None and not given:
         outputs = _stack_for_older_labels(args, first[0])
     rigs = RigBook.create(given, outputs.rig if outputs else None)
     if first is not None:  # a rig that cannot be used stops the export before it writes
         rigs.choose(first[1], f"line {first[0]}")
+    source.lines = merge.lines(lines, source.label_attribute, source.name) if merge else lines
     settings = export_lines.Settings(
         rigs,
         source.label_attribute,
@@ -187,11 +210,20 @@ def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
         not args.no_yolo,
         export_lines.OverflowFiles(source.folder),
         S3Access(enabled=True, region=outputs.region if outputs else None),
+        provenance=merge is not None,
     )
     out: Path = args.out or Path(f"export-{source.name}")
-    exporter = Exporter(out, settings, args, source, clients)
+    exporter = Exporter(out, settings, args, source, clients, merge)
     with exporter:
         exporter.run()
+    if source.reopen is not None:
+        reviewed = [line.raw for line in merge.first_round_merged if line.raw] if merge else []
+        try:
+            exporter.scores = score_workers(
+                source.reopen(), settings, reviewed=reviewed, clients=clients
+            )
+        except Exception as exc:  # figures about the export, never its failure
+            warn(PROG, f"worker scores not computed ({type(exc).__name__}: {exc})")
     exporter.draw_pictures()
     return exporter.report(allow_partial=args.allow_partial)
 
@@ -277,12 +309,15 @@ class Exporter:
         args: argparse.Namespace,
         source: Source,
         clients: AwsClients | None,
+        merge: ReviewMerge | None = None,
     ) -> None:
         self.out = out
         self.settings = settings
         self.rigs = settings.rigs
         self.source = source
         self.clients = clients
+        self.merge = merge
+        self.scores: Scores | None = None
         self.jobs: int = args.jobs
         self.summary = Summary()
         self.picker = _Picker(args.max_pictures)
@@ -316,6 +351,10 @@ class Exporter:
             ):
                 self._commit(chunk, result)
                 bar.update(len(chunk))
+        if self.merge is not None:
+            self.merge.finish()
+            for record in self.merge.problems:
+                self._problem(record)
 
     def _commit(self, chunk: export_lines.Chunk, result: export_lines.ChunkResult) -> None:
         self.summary.merge(result.summary)
@@ -420,10 +459,15 @@ class Exporter:
             draw_skeletons.review_page(
                 items,
                 title=f"Review: {self.source.name}",
-                summary=self.summary.lines_of_text(),
+                summary=self._summary_text(),
+                scores=self.scores.rows if self.scores else (),
             ),
             encoding="utf-8",
         )
+
+    def _summary_text(self) -> list[str]:
+        merged = self.merge.lines_of_text() if self.merge else []
+        return self.summary.lines_of_text() + merged
 
     def _open_image(self, name: str, source_ref: str | None, s3: S3Reader) -> Image.Image:
         path = export_lines.local_image(self.settings.images_dir, name)
@@ -441,10 +485,15 @@ class Exporter:
     def report(self, *, allow_partial: bool) -> int:
         """Write summary.json, print the summary and the warnings; the exit status."""
         out, summary = self.out, self.summary
-        (out / "summary.json").write_text(
-            json.dumps(summary.to_jsonable(), indent=2) + "\n", encoding="utf-8"
-        )
-        for text in summary.lines_of_text():
+        data = summary.to_jsonable()
+        if self.merge is not None:
+            data["review"] = self.merge.to_jsonable()
+        if self.scores is not None:
+            data["worker_scores"] = self.scores.to_jsonable()
+        (out / "summary.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        for text in self._summary_text():
+            print(text)
+        for text in self.scores.lines_of_text() if self.scores else []:
             print(text)
         written = ["coco_keypoints.json", "summary.json"]
         written += [f"yolo/{d.folder.path.name}/" for d in self._datasets.values()]

@@ -24,6 +24,7 @@ prints them as a short table. The columns (``docs/review.md``):
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from typing import Any
 from handlers.output_manifest import OutputManifestLine
 from handlers.qa import check_skeletons
 from handlers.rig import Rig
+from scripts.export_geometry import image_size
 from scripts.review_selection import ReviewRules, disagrees, image_key, worker_agreement
 
 
@@ -107,12 +109,14 @@ def worker_scores(
         if label is None:
             continue
         key = image_key(line)
-        width, height = label.image_size or (None, None)
+        width, height = image_size(label) or (None, None)
         for worker in label.workers:
             tally = tallies.setdefault(worker.worker_id, _Tally())
             tally.images += 1
-            if worker.total_time_in_seconds is not None:
-                tally.seconds.append(worker.total_time_in_seconds)
+            seconds = worker.total_time_in_seconds
+            # A number, unless the manifest was edited by hand.
+            if isinstance(seconds, int | float) and 0 <= seconds < math.inf:
+                tally.seconds.append(seconds)
             if worker.updated_annotations is None:
                 continue
             tally.keys.append(key)
@@ -154,6 +158,7 @@ def _review_changes(reviewed: Iterable[OutputManifestLine]) -> dict[str, bool]:
     }
 
 
+#: The table's columns: heading, and how its cells are aligned in text.
 _COLUMNS = (
     ("worker", "<"),
     ("images", ">"),
@@ -165,26 +170,30 @@ _COLUMNS = (
     ("reviewed", ">"),
     ("changed", ">"),
 )
+COLUMN_NAMES = tuple(name for name, _ in _COLUMNS)
+
+
+def score_cells(row: WorkerScore) -> list[tuple[str, str | float | None]]:
+    """Each column of :data:`COLUMN_NAMES`: its text, and the value to sort it by (None:
+    nothing to sort by, shown as a dash)."""
+    return [
+        (row.worker_id, row.worker_id),
+        (str(row.images), row.images),
+        (_number(row.median_seconds, "{:.1f}"), row.median_seconds),
+        (str(row.compared), row.compared),
+        (_number(row.mean_oks, "{:.2f}"), row.mean_oks),
+        (_number(row.disagreeing, "{:.0%}"), row.disagreeing),
+        (_number(row.qa_flagged, "{:.0%}"), row.qa_flagged),
+        (str(row.reviewed), row.reviewed),
+        (_number(row.review_changed, "{:.0%}"), row.review_changed),
+    ]
 
 
 def format_scores(rows: Sequence[WorkerScore], limit: int | None = None) -> str:
     """The rows, in the order given, as a plain text table (at most ``limit`` of them)."""
     shown = rows if limit is None else rows[:limit]
-    cells = [[name for name, _ in _COLUMNS]]
-    for r in shown:
-        cells.append(
-            [
-                r.worker_id,
-                str(r.images),
-                _number(r.median_seconds, "{:.1f}"),
-                str(r.compared),
-                _number(r.mean_oks, "{:.2f}"),
-                _number(r.disagreeing, "{:.0%}"),
-                _number(r.qa_flagged, "{:.0%}"),
-                str(r.reviewed),
-                _number(r.review_changed, "{:.0%}"),
-            ]
-        )
+    cells = [list(COLUMN_NAMES)]
+    cells += [[text for text, _ in score_cells(r)] for r in shown]
     widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
     out = [
         "  ".join(

@@ -93,3 +93,24 @@ def small_job(bucket: str = BUCKET) -> list[str]:
             index=3,
         ),
     ]
+
+
+def review_output(
+    manifest_line: dict[str, Any],
+    skeletons: list[dict[str, Any]] | None,
+    *,
+    job: str,
+    index: int,
+) -> str:
+    """A review job's output line for one line of its manifest: the reviewer, shown the
+    pre-annotations, submits ``skeletons``; None leaves the line unlabeled (the job
+    stopped first), which Ground Truth writes as the input line alone."""
+    if skeletons is None:
+        return json.dumps(manifest_line)
+    uri = manifest_line["source-ref"]
+    shown = manifest_line.get("annotations") or []
+    reviewer = manifests.submission(
+        skeletons, image_s3_uri=uri, width=WIDTH, height=HEIGHT, original=shown, seconds=12.0
+    )
+    extra = {k: v for k, v in manifest_line.items() if k != "source-ref"}
+    return labeled(uri, [reviewer], index=index, job=job, extra=extra)
