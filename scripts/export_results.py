@@ -62,7 +62,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -81,7 +81,7 @@ from scripts.cli import EXIT_FAILURE, ArgumentParser, UsageError, UserError, run
 from scripts.coco_writer import CocoWriter, category_name
 from scripts.export_rigs import RecordedRig, RigBook, recorded_rig
 from scripts.export_s3 import S3Access, S3Reader, S3Unreadable
-from scripts.export_scores import Scores, score_workers
+from scripts.export_scores import Scores, review_outcomes
 from scripts.export_summary import Summary
 from scripts.job_output import Source, open_source, source_kind
 from scripts.review_merge import ReviewMerge
@@ -156,6 +156,12 @@ def build_parser() -> ArgumentParser:
         help="processes for large manifests (default: the number of CPUs, at most 8)",
     )
     parser.add_argument(
+        "--no-worker-scores",
+        action="store_true",
+        help="do not score the workers (reading every worker's own skeletons costs time on"
+        " jobs with several workers per image)",
+    )
+    parser.add_argument(
         "--review",
         action="append",
         default=[],
@@ -201,7 +207,7 @@ def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
     rigs = RigBook.create(given, outputs.rig if outputs else None)
     if first is not None:  # a rig that cannot be used stops the export before it writes
         rigs.choose(first[1], f"line {first[0]}")
-    source.lines = merge.lines(lines, source.label_attribute, source.name) if merge else lines
+    merged = merge.lines(lines, source.label_attribute, source.name) if merge else lines
     settings = export_lines.Settings(
         rigs,
         source.label_attribute,
@@ -211,19 +217,16 @@ def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
         export_lines.OverflowFiles(source.folder),
         S3Access(enabled=True, region=outputs.region if outputs else None),
         provenance=merge is not None,
+        scores=None
+        if args.no_worker_scores
+        else export_lines.ScoreSettings(
+            outcomes=review_outcomes(merge.first_round_lines()) if merge else {}
+        ),
     )
     out: Path = args.out or Path(f"export-{source.name}")
-    exporter = Exporter(out, settings, args, source, clients, merge)
+    exporter = Exporter(out, settings, args, source, merged, clients, merge)
     with exporter:
         exporter.run()
-    if source.reopen is not None:
-        reviewed = [line.raw for line in merge.first_round_merged if line.raw] if merge else []
-        try:
-            exporter.scores = score_workers(
-                source.reopen(), settings, reviewed=reviewed, clients=clients
-            )
-        except Exception as exc:  # figures about the export, never its failure
-            warn(PROG, f"worker scores not computed ({type(exc).__name__}: {exc})")
     exporter.draw_pictures()
     return exporter.report(allow_partial=args.allow_partial)
 
@@ -273,7 +276,7 @@ class _Candidate:
     """An image that may be pictured: its line is kept, and parsed again to draw it."""
 
     number: int
-    raw: bytes | str
+    raw: bytes | str | export_lines.Merged
     flags: list[str]
     errors: list[str]
 
@@ -308,6 +311,7 @@ class Exporter:
         settings: export_lines.Settings,
         args: argparse.Namespace,
         source: Source,
+        lines: Iterable[bytes | export_lines.Merged],
         clients: AwsClients | None,
         merge: ReviewMerge | None = None,
     ) -> None:
@@ -315,9 +319,10 @@ class Exporter:
         self.settings = settings
         self.rigs = settings.rigs
         self.source = source
+        self.lines = lines
         self.clients = clients
         self.merge = merge
-        self.scores: Scores | None = None
+        self.scores = Scores() if settings.scores is not None else None
         self.jobs: int = args.jobs
         self.summary = Summary()
         self.picker = _Picker(args.max_pictures)
@@ -347,7 +352,7 @@ class Exporter:
         bar = tqdm(unit=" lines", disable=None)
         with bar:
             for chunk, result in export_lines.process(
-                self.source.lines, self.settings, jobs=self.jobs, clients=self.clients
+                self.lines, self.settings, jobs=self.jobs, clients=self.clients
             ):
                 self._commit(chunk, result)
                 bar.update(len(chunk))
@@ -358,6 +363,8 @@ class Exporter:
 
     def _commit(self, chunk: export_lines.Chunk, result: export_lines.ChunkResult) -> None:
         self.summary.merge(result.summary)
+        if self.scores is not None:
+            self.scores.tallies.merge(result.workers)
         for record in result.problems:
             self._problem(record)
         self.coco.add_images_json(result.images)
@@ -460,7 +467,7 @@ class Exporter:
                 items,
                 title=f"Review: {self.source.name}",
                 summary=self._summary_text(),
-                scores=self.scores.rows if self.scores else (),
+                scores=self.scores.rows() if self.scores else (),
             ),
             encoding="utf-8",
         )

@@ -10,7 +10,7 @@ split on line feeds only, so a byte that is not UTF-8 costs its line alone.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,8 +36,6 @@ class Source:
     label_attribute: str | None
     #: A local manifest's folder, where copies of overflow files are looked for first.
     folder: Path | None = None
-    #: The lines again, from the start (a second read of the same file or S3 object).
-    reopen: Callable[[], Iterator[bytes]] | None = None
 
 
 def source_kind(text: str, what: str = "SOURCE") -> Kind:
@@ -68,9 +66,7 @@ def open_source(
     need ``clients``. ``prog`` signs the warning about a job that is still running."""
     if kind == "file":
         path = Path(text)
-        return Source(
-            path.stem, _file_lines(path), label_attribute, path.parent, lambda: _file_lines(path)
-        )
+        return Source(path.stem, _file_lines(path), label_attribute, path.parent)
     if clients is None:
         raise UsageError(f"{what} {text}: reading it needs AWS (the stack's region)")
     if kind == "s3":
@@ -78,10 +74,7 @@ def open_source(
         key = Path(uri.key)
         # <output>/<job>/manifests/output/output.manifest: the job's folder names it.
         return Source(
-            key.parent.parent.parent.name or key.stem,
-            _s3_lines(clients, uri),
-            label_attribute,
-            reopen=lambda: _s3_lines(clients, uri),
+            key.parent.parent.parent.name or key.stem, _s3_lines(clients, uri), label_attribute
         )
     job = clients.sagemaker.describe_labeling_job(LabelingJobName=text)
     manifest = job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")
@@ -92,13 +85,8 @@ def open_source(
         )
     if job["LabelingJobStatus"] not in ("Completed", "Stopped"):
         warn(prog, f"{text} is {job['LabelingJobStatus']}: reading the labels so far")
-    output = S3Uri.parse(manifest, what="OutputDatasetS3Uri")
-    return Source(
-        text,
-        _s3_lines(clients, output),
-        label_attribute or job["LabelAttributeName"],
-        reopen=lambda: _s3_lines(clients, output),
-    )
+    uri = S3Uri.parse(manifest, what="OutputDatasetS3Uri")
+    return Source(text, _s3_lines(clients, uri), label_attribute or job["LabelAttributeName"])
 
 
 def _file_lines(path: Path) -> Iterator[bytes]:

@@ -33,6 +33,7 @@ from typing import Any
 from handlers.skeleton import AnnotationError
 from scripts import export_lines
 from scripts.cli import UsageError
+from scripts.export_lines import Merged
 from scripts.job_output import Source
 from scripts.review_key import ReviewKey, label_job
 from scripts.review_selection import REASON_CODES
@@ -110,8 +111,6 @@ class ReviewMerge:
     #: Records for problems.jsonl, in the order found.
     problems: list[dict[str, Any]] = field(default_factory=list)
     tallies: dict[int, Tally] = field(default_factory=dict)
-    #: The first round's lines that were merged: the review of the workers' own labels.
-    first_round_merged: list[ReviewedLine] = field(default_factory=list)
 
     @classmethod
     def load(cls, sources: Iterable[tuple[str, Source]]) -> ReviewMerge:
@@ -138,17 +137,21 @@ class ReviewMerge:
             merge.tallies.setdefault(line.key.round, Tally())
         return merge
 
+    def first_round_lines(self) -> list[ReviewedLine]:
+        """The lines of the first round given (read before the export starts)."""
+        return [line for lines in self.first.values() for line in lines]
+
     def lines(
         self, original: Iterable[bytes], label_attribute: str | None, source_name: str
-    ) -> Iterator[bytes]:
-        """SOURCE's lines, each replaced by its last review that came back labeled."""
+    ) -> Iterator[bytes | Merged]:
+        """SOURCE's lines, each with its last review that came back labeled, if any."""
         for number, raw in enumerate(original, start=1):
             reviews = self.first.pop(number, None)
-            yield (
-                raw
-                if reviews is None
-                else self._merge(number, raw, reviews, label_attribute, source_name)
-            )
+            if reviews is None:
+                yield raw
+                continue
+            reviewed = self._merge(number, raw, reviews, label_attribute, source_name)
+            yield raw if reviewed is None else Merged(raw, reviewed)
 
     def finish(self) -> None:
         """List the review lines that matched no line (once every line has been read)."""
@@ -179,7 +182,7 @@ class ReviewMerge:
         reviews: list[ReviewedLine],
         attribute: str | None,
         source_name: str,
-    ) -> bytes:
+    ) -> bytes | None:
         try:
             data = export_lines.decode(raw, f"line {number}")
             name = export_lines.label_attribute(data, attribute)
@@ -194,15 +197,13 @@ class ReviewMerge:
                     f"{line.where} reviews line {number}, which has no label"
                     " that can be read: not merged",
                 )
-            return raw
+            return None
         job = label_job(data, name) or source_name
         image = _image(data)
         chosen = self._one(number, image, reviews, job, str(label.get("dataset_object_id")))
         exported: ReviewedLine | None = None
         while chosen is not None:
             self.tallies[chosen.key.round].add(chosen)
-            if chosen.key.round == self.first_round:
-                self.first_round_merged.append(chosen)
             if chosen.raw is None:
                 self._problem(
                     number,
@@ -217,7 +218,7 @@ class ReviewMerge:
             )
             chosen = self._one(number, image, following, chosen.job, chosen.dataset_object_id)
         if exported is None or exported.raw is None:
-            return raw
+            return None
         self.tallies[exported.key.round].exported += 1
         return exported.raw
 

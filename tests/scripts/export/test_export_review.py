@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from scripts import export_results, review_job
+from scripts import export_lines, export_results, review_job
+from scripts.export_rigs import RigBook
+from scripts.worker_scores import WorkerTallies, worker_scores
 from tests.scripts.export.helpers import problems, read_json
 from tests.scripts.review_lines import (
     COCO,
@@ -24,6 +26,7 @@ from tests.scripts.review_lines import (
     answer,
     image,
     labeled,
+    parse,
     person,
     review_output,
     small_job,
@@ -261,7 +264,7 @@ def test_worker_scores_in_summary_review_page_and_stdout(
     out = capsys.readouterr().out
     scores = read_json(tmp_path / "out" / "summary.json")["worker_scores"]
     rows = {row["worker_id"]: row for row in scores["workers"]}
-    assert scores["rig"] == "coco-person-17"
+    assert scores["lines_not_scored"] == 0
     assert sorted(rows) == [f"private.us-east-1.worker{i}" for i in range(3)]
     # worker2 swapped b.jpg's knees and ankles and drew one person in d.jpg.
     careless = rows["private.us-east-1.worker2"]
@@ -313,3 +316,38 @@ def test_the_same_label_reviewed_twice_in_a_round_uses_the_first(
         f"--review {other} line 1 reviews the same label as --review {one} line 1 in round 1:"
         " not merged (the first is used)"
     )
+
+
+def test_scores_from_worker_processes_equal_worker_scores_over_the_lines() -> None:
+    lines = small_job()
+    settings = export_lines.Settings(
+        RigBook.create([], None), None, "labeling_jobs/images/", None, yolo=False,
+        scores=export_lines.ScoreSettings(),
+    )  # fmt: skip
+    tallies = WorkerTallies()
+    raws = [line.encode() for line in lines]
+    for _, result in export_lines.process(raws, settings, jobs=2, chunk_lines=1, inline_chunks=1):
+        tallies.merge(result.workers)
+
+    readable = [parse(line) for line in lines if line.startswith('{"')]
+    assert tallies.rows() == worker_scores(readable, rig=COCO)
+    assert len(tallies.rows()) == 3
+
+
+def test_worker_times_edited_by_hand_are_left_out_and_scores_can_be_switched_off(
+    tmp_path: Path,
+) -> None:
+    a, b = image("a.jpg"), image("b.jpg")
+    odd = json.loads(labeled(a, [answer(a, person(), seconds=30)], index=0))
+    odd["label-results"]["workers"][0]["total_time_in_seconds"] = "a minute"
+    plain = labeled(b, [answer(b, person(), seconds=20)], index=1)
+    source = write(tmp_path / "o.manifest", [json.dumps(odd), plain])
+    argv = [str(source), "--max-pictures", "0"]
+
+    assert export_results.main([*argv, "--out", str(tmp_path / "out")]) == 0
+
+    summary = read_json(tmp_path / "out" / "summary.json")
+    [row] = summary["worker_scores"]["workers"]
+    assert (row["images"], row["median_seconds"]) == (2, 20)
+    assert export_results.main([*argv, "--out", str(tmp_path / "plain"), "--no-worker-scores"]) == 0
+    assert "worker_scores" not in read_json(tmp_path / "plain" / "summary.json")
