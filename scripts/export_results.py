@@ -11,14 +11,18 @@ spellings of Ground Truth's metadata are read. Written to --out:
                        one category per rig (`person` for the human rigs; the rig's
                        name and fingerprint in the category's "rig" field)
   summary.json         images, skeletons, keypoints, labeling time per image (mean,
-                       median), share of pre-annotations modified, QA flags, agreement
+                       median), share of pre-annotations modified, QA flags, agreement;
+                       the workers' scores (images, time, agreement with the
+                       consensus, QA flags, review changes); with --review, what
+                       each review round did, by selection reason
   yolo/<rig>/          an Ultralytics YOLO pose dataset per rig: data.yaml (no `path`:
                        train from any directory), images.txt (the exported images),
                        labels/ where Ultralytics looks for them; copy the images into
                        images/
   pictures/, review.html
                        up to --max-pictures images with their skeletons drawn in the
-                       rig's colours, on one page that lists flagged images first
+                       rig's colours, on one page with the workers' scores (a table
+                       sorted by the column clicked) that lists flagged images first
   problems.jsonl       one line per manifest line not exported whole: line number,
                        image (source-ref as written), reason
 
@@ -42,8 +46,19 @@ examples:
       --images preview-output/sample-images --max-pictures 20
   # labels from before labels recorded their rig; accept lines not exported whole
   .venv/bin/python -m scripts.export_results old.manifest --rig human-18 --allow-partial
+  # a job and its review jobs (scripts/review_job.py) merged into one result
+  .venv/bin/python -m scripts.export_results pose-20250314-093000-1f2e \\
+      --review pose-20250314-093000-1f2e-review-1 --out export/
   # then train from any directory, once the images are in export/yolo/coco-person-17/images/
   yolo pose train data=export/yolo/coco-person-17/data.yaml
+
+Review rounds (--review): a review that came back labeled replaces the label it
+reviews, matched by the review key the review job wrote (job, line, dataset
+object), never by file name; a later round replaces an earlier one. A review that
+came back unlabeled keeps the label it reviewed, and goes to problems.jsonl, as
+does a review line that matches nothing. Every COCO image and annotation then
+records where its label came from: "provenance": {"job", "round", "changed"}
+(docs/review.md).
 
 Labels whose fields the post-annotation Lambda moved to an overflow file (to keep
 a very large batch under Lambda's response limit) are put back whole: the file

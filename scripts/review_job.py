@@ -223,10 +223,11 @@ def review(args: argparse.Namespace, clients: AwsClients | None) -> int:
     given = [_rig(args.rig)] if args.rig else []
     reading = SourceLines(source, RigBook.create(given, outputs.rig if outputs else None))
     reading.open(clients, outputs)
-    selection = select_for_review(reading.lines(), reading.rig, rules)
-    _progress(format_selection_summary(summarize_selection(selection, args.examples)))
+    plan = review_plan(reading, rules)
+    _progress(format_selection_summary(summarize_selection(plan.selection, args.examples)))
     reading.report()
-    plan = review_plan(selection, reading)
+    for warning in plan.not_sent:
+        warn(PROG, warning)
     if not plan.entries:
         _progress("nothing to review: no manifest written, no job created")
         return 0
@@ -298,8 +299,6 @@ class SourceLines:
     rigs: RigBook
     #: Lines that could not be read or have another rig: ``(line number, why)``.
     skipped: list[tuple[int, str]] = field(default_factory=list)
-    #: The line number of each line given to the selection, in order.
-    numbers: list[int] = field(default_factory=list)
     rig: Rig = field(init=False)
     _rig_index: int = field(init=False, default=0)
     _parsed: Iterator[tuple[int, export_lines.ParsedLine]] = field(init=False)
@@ -345,14 +344,14 @@ class SourceLines:
             except (AnnotationError, RigMismatch, RigUnknown) as exc:
                 self.skipped.append((number, str(exc)))
 
-    def lines(self) -> Iterator[OutputManifestLine]:
+    def lines(self) -> Iterator[tuple[int, OutputManifestLine]]:
+        """``(line number, line)`` of every line read with the rig."""
         for number, parsed in self._parsed:
             if parsed.label is not None and parsed.rig != self._rig_index:
                 rig = self.rigs.rigs[parsed.rig].name
                 self.skipped.append((number, f"line {number}: labeled with another rig, {rig!r}"))
                 continue
-            self.numbers.append(number)
-            yield parsed.line
+            yield number, parsed.line
 
     def report(self) -> None:
         if not self.skipped:
@@ -365,7 +364,11 @@ class SourceLines:
 
 @dataclass
 class ReviewPlan:
+    #: What was selected and why (each selected line's image and reasons only).
+    selection: ReviewSelection
     entries: list[ManifestEntry]
+    #: Selected lines that cannot be sent, one sentence each.
+    not_sent: list[str]
     #: The label attribute of SOURCE's labels, which the review job's labels use too.
     label_attribute: str
     #: The job SOURCE's labels are from, without a ``-review-N`` suffix, and the round.
@@ -380,32 +383,44 @@ class ReviewPlan:
         return base + suffix
 
 
-def review_plan(selection: ReviewSelection, reading: SourceLines) -> ReviewPlan:
-    """The review manifest's entries, one per selected line that can be sent (the others
-    are named in a warning)."""
-    entries = []
+def review_plan(reading: SourceLines, rules: ReviewRules) -> ReviewPlan:
+    """The selection, and the review manifest's entries.
+
+    Each line is selected on its own (the rules never compare lines), and a selected
+    line becomes its entry at once; only the entries and the reasons are kept, so
+    memory grows with what is sent, not with the labels read.
+    """
+    selection = ReviewSelection([], 0, 0)
+    entries: list[ManifestEntry] = []
+    not_sent = []
     attribute = reading.source.label_attribute
-    rounds = [0]
-    jobs = []
-    for chosen in selection.selected:
-        number = reading.numbers[chosen.position]
-        try:
-            entry = review_entry(chosen, number, reading.source.name)
-        except UserError as exc:
-            warn(PROG, f"not sent to review: line {number}: {exc}")
-            continue
-        entries.append(entry)
-        attribute = attribute or chosen.line.label_attribute_name
-        assert entry.extra is not None
-        rounds.append(entry.extra[REVIEW_KEY]["round"])
-        jobs.append(entry.extra[REVIEW_KEY]["job"])
-    base = _REVIEW_SUFFIX.sub("", jobs[0]) if jobs else reading.source.name
-    return ReviewPlan(entries, attribute or "label-results", base, max(rounds))
+    keys: list[ReviewKey] = []
+    for number, line in reading.lines():
+        part = select_for_review([line], reading.rig, rules)
+        selection.lines += part.lines
+        selection.labeled += part.labeled
+        selection.problems += part.problems
+        for chosen in part.selected:
+            bare = OutputManifestLine({}, line.source_ref, None, None, None)
+            selection.selected.append(replace(chosen, line=bare))  # for the summary
+            try:
+                entry, key = review_entry(chosen, number, reading.source.name)
+            except UserError as exc:
+                not_sent.append(f"not sent to review: line {number}: {exc}")
+                continue
+            entries.append(entry)
+            keys.append(key)
+            attribute = attribute or line.label_attribute_name
+    base = _REVIEW_SUFFIX.sub("", keys[0].job) if keys else reading.source.name
+    round_ = max((k.round for k in keys), default=1)
+    return ReviewPlan(selection, entries, not_sent, attribute or "label-results", base, round_)
 
 
-def review_entry(chosen: SelectedLine, number: int, source_name: str) -> ManifestEntry:
-    """The review manifest line of one selected line; UserError when it cannot be sent
-    (no image URI, or over Ground Truth's size limits)."""
+def review_entry(
+    chosen: SelectedLine, number: int, source_name: str
+) -> tuple[ManifestEntry, ReviewKey]:
+    """The review manifest line of one selected line, and its review key; UserError when
+    it cannot be sent (no image URI, or over Ground Truth's size limits)."""
     line, label = chosen.line, chosen.line.label
     assert label is not None  # only labeled lines are selected
     image = line.source_ref or label.data_object_s3_uri
@@ -425,7 +440,7 @@ def review_entry(chosen: SelectedLine, number: int, source_name: str) -> Manifes
     skeletons = [s.to_jsonable() for s in label.updated_annotations or []]
     entry = ManifestEntry(image, chosen.key, skeletons or None, {REVIEW_KEY: key.to_jsonable()})
     entry.to_line()  # checks Ground Truth's limits
-    return entry
+    return entry, key
 
 
 def _rig(name_or_path: str) -> Rig:

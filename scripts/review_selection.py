@@ -183,8 +183,6 @@ class SelectedLine:
     key: str
     line: OutputManifestLine
     reasons: tuple[Reason, ...]
-    #: The line's position among the lines given to :func:`select_for_review`, from 0.
-    position: int = 0
 
     def annotation_issues(self) -> list[dict[str, str]]:
         """The reasons as the labeling component's ``annotationIssues`` value."""
@@ -235,7 +233,7 @@ def select_for_review(
     """
     rules = rules or ReviewRules()
     selection = ReviewSelection([], 0, 0)
-    for position, line in enumerate(lines):
+    for line in lines:
         selection.lines += 1
         label = line.label
         if label is None:
@@ -249,7 +247,7 @@ def select_for_review(
             )
         reasons = review_reasons(label, key, rules, rig)
         if reasons:
-            selection.selected.append(SelectedLine(key, line, tuple(reasons), position))
+            selection.selected.append(SelectedLine(key, line, tuple(reasons)))
     return selection
 
 

@@ -21,7 +21,7 @@ from handlers.task_input import build_task_input
 from scripts import review_job
 from scripts.aws import AwsClients
 from scripts.review_key import fit_reasons
-from scripts.review_selection import Reason
+from scripts.review_selection import Reason, ReviewSelection
 from tests.scripts import aws_fakes
 from tests.scripts.aws_fakes import POST_LAMBDA_ARN, PRE_LAMBDA_ARN, ROLE_ARN, WORKTEAM_ARN
 from tests.scripts.review_lines import (
@@ -330,12 +330,13 @@ def test_a_second_round_reviews_the_review_jobs_output(
 
 
 def test_default_job_name_fits_ground_truths_63_characters() -> None:
-    plan = review_job.ReviewPlan([], ATTRIBUTE, "a" * 61 + "-b", 12)
-    assert plan.default_job_name() == "a" * 53 + "-review-12"
-    assert len(plan.default_job_name()) == 63
-    assert review_job.ReviewPlan([], ATTRIBUTE, "my_export.v2", 1).default_job_name() == (
-        "my-export-v2-review-1"
-    )
+    def name(base: str, round_: int) -> str:
+        plan = review_job.ReviewPlan(ReviewSelection([], 0, 0), [], [], ATTRIBUTE, base, round_)
+        return plan.default_job_name()
+
+    assert name("a" * 61 + "-b", 12) == "a" * 53 + "-review-12"
+    assert len(name("a" * 61 + "-b", 12)) == 63
+    assert name("my_export.v2", 1) == "my-export-v2-review-1"
 
 
 def test_many_reasons_are_folded_by_kind_so_every_kind_is_kept() -> None:
