@@ -222,7 +222,7 @@ def review(args: argparse.Namespace, clients: AwsClients | None) -> int:
     )
     given = [_rig(args.rig)] if args.rig else []
     reading = SourceLines(source, RigBook.create(given, outputs.rig if outputs else None))
-    reading.open(clients, outputs)
+    reading.open(clients, outputs, job=not args.manifest_only)
     plan = review_plan(reading, rules)
     _progress(format_selection_summary(summarize_selection(plan.selection, args.examples)))
     reading.report()
@@ -303,8 +303,9 @@ class SourceLines:
     _rig_index: int = field(init=False, default=0)
     _parsed: Iterator[tuple[int, export_lines.ParsedLine]] = field(init=False)
 
-    def open(self, clients: AwsClients | None, outputs: StackOutputs | None) -> None:
-        """Start reading, and find the rig from the first label."""
+    def open(self, clients: AwsClients | None, outputs: StackOutputs | None, *, job: bool) -> None:
+        """Start reading, and find the rig from the first label; for a ``job`` on the
+        stack, it must be the stack's."""
         settings = export_lines.Settings(
             self.rigs,
             self.source.label_attribute,
@@ -322,7 +323,7 @@ class SourceLines:
             if item[1].label is not None:
                 self._rig_index = item[1].rig
                 break
-        if outputs is not None and self._rig_index != 0:
+        if job and outputs is not None and self._rig_index != 0:
             number = head[-1][0]
             raise UserError(
                 f"line {number} of {self.source.name} records rig"
