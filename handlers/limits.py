@@ -32,6 +32,13 @@ MAX_JSON_DEPTH = 20
 #: square of this number; crowded scenes in public pose data sets hold a few dozen.
 MAX_SKELETONS_PER_IMAGE = 100
 
+#: Notes for a reviewer on one image (a review manifest line's ``review.reasons``, shown
+#: as the component's ``annotationIssues``), and the characters of one note. A review
+#: job writes at most this many (``scripts/review_job.py`` folds same-kind reasons into
+#: one); the pre-annotation Lambda rejects a line with more, or with a longer note.
+MAX_REVIEW_REASONS = 20
+MAX_REVIEW_REASON_CHARS = 500
+
 #: Problems listed for one answer; past this they are counted in one more entry, so
 #: that an answer of 100,000 broken keypoints does not make a label of 100,000 errors.
 MAX_ERRORS_PER_ANSWER = 100

@@ -8,6 +8,13 @@ normalised (every visibility explicit) and re-encoded as a JSON string;
 ``image_name`` is the last segment of the key as written (S3 keys in a manifest
 are not URL-encoded, so nothing is decoded).
 
+A line of a review job (``scripts/review_job.py``) also has a ``review`` key:
+``{"job", "round", "line", "dataset_object_id", "reasons": [{"code", "reason"}]}``.
+Its reasons become ``annotation_issues``, a JSON string of ``[{"reason": text}]``
+that the template gives the component as ``annotationIssues`` (shown beside the
+image). Only the reasons are read here; the rest is for merging the rounds, and
+reaches the output manifest unchanged as every input key does.
+
 Strict: a line without an image (``s3://bucket/key``), with any pre-annotation
 that does not fit the rig, or beyond the bounds of :mod:`handlers.limits`,
 raises :class:`~handlers.skeleton.AnnotationError` naming the field and the
@@ -21,7 +28,11 @@ import json
 import re
 from typing import Any
 
-from handlers.limits import MAX_SKELETONS_PER_IMAGE
+from handlers.limits import (
+    MAX_REVIEW_REASON_CHARS,
+    MAX_REVIEW_REASONS,
+    MAX_SKELETONS_PER_IMAGE,
+)
 from handlers.rig import Rig
 from handlers.skeleton import (
     AnnotationError,
@@ -33,6 +44,8 @@ from handlers.skeleton import (
 )
 
 PRE_ANNOTATION_KEYS = ("annotations", "initial_values")
+#: The input-manifest key of a review job's line: where it came from, and why.
+REVIEW_KEY = "review"
 #: An image: a bucket and a key that is not a folder.
 _IMAGE_URI = re.compile(r"s3://[^/]+/.*[^/]", re.DOTALL)
 
@@ -71,8 +84,43 @@ def build_task_input(data_object: dict[str, Any], rig: Rig) -> dict[str, Any]:
             )
             raise AnnotationError([FieldError(key, problem)], context)
         skeletons = load_skeletons(value, key, rig, context)
-    return {
+    task_input = {
         "image_s3_uri": source,
         "image_name": source.rsplit("/", 1)[-1],
         "initial_values": json.dumps(skeletons_to_jsonable(skeletons), separators=(",", ":")),
     }
+    if REVIEW_KEY in data_object:
+        issues = review_reasons(data_object[REVIEW_KEY], context)
+        task_input["annotation_issues"] = json.dumps(issues, separators=(",", ":"))
+    return task_input
+
+
+def review_reasons(review: Any, context: str) -> list[dict[str, str]]:
+    """``[{"reason": text}]`` from a review line's ``review`` value, or AnnotationError
+    naming the field: a reviewer must see every reason the line was sent for."""
+
+    def bad(field: str, problem: str) -> AnnotationError:
+        return AnnotationError([FieldError(field, problem)], context)
+
+    if not isinstance(review, dict):
+        raise bad(REVIEW_KEY, f"expected an object with reasons, got {show_value(review)}")
+    reasons = review.get("reasons")
+    field = f"{REVIEW_KEY}.reasons"
+    if not isinstance(reasons, list):
+        raise bad(field, f"expected a list of {{code, reason}} objects, got {show_value(reasons)}")
+    if len(reasons) > MAX_REVIEW_REASONS:
+        raise bad(field, f"{len(reasons)} reasons, over the limit of {MAX_REVIEW_REASONS}")
+    issues = []
+    for i, item in enumerate(reasons):
+        if not isinstance(item, dict):
+            raise bad(f"{field}[{i}]", f"expected {{code, reason}}, got {show_value(item)}")
+        text = item.get("reason")
+        where = f"{field}[{i}].reason"
+        if not isinstance(text, str) or not text.strip():
+            raise bad(where, f"expected a non-empty string, got {show_value(text)}")
+        if len(text) > MAX_REVIEW_REASON_CHARS:
+            raise bad(
+                where, f"{len(text):,} characters, over the limit of {MAX_REVIEW_REASON_CHARS}"
+            )
+        issues.append({"reason": text})
+    return issues

@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from handlers.rig import Rig
 from handlers.skeleton import Skeleton
+from scripts.worker_scores import COLUMN_NAMES, WorkerScore, score_cells
 
 #: Pictures are scaled down to this longest side: enough to judge a pose, small to store.
 MAX_SIDE = 1600
@@ -100,8 +101,59 @@ class ReviewItem:
         return bool(self.flags or self.errors)
 
 
-def review_page(items: Sequence[ReviewItem], *, title: str, summary: Sequence[str]) -> str:
-    """One HTML page, flagged images first; every text is escaped, links are relative."""
+#: Sorts the workers table by the column clicked (again: the other way); cells without a
+#: value (a dash) stay last. Numbers sort by ``data-value``, text by its letters.
+_SORT_SCRIPT = """<script>
+document.querySelectorAll("table.sortable th").forEach((th, column) => {
+  th.addEventListener("click", () => {
+    const body = th.closest("table").tBodies[0];
+    const up = th.getAttribute("aria-sort") !== "ascending";
+    th.closest("tr").querySelectorAll("th").forEach((h) => h.removeAttribute("aria-sort"));
+    th.setAttribute("aria-sort", up ? "ascending" : "descending");
+    const key = (row) => row.cells[column].dataset.value;
+    const rows = [...body.rows].sort((a, b) => {
+      const x = key(a), y = key(b);
+      if (x === "" || y === "") return (x === "") - (y === "");
+      const order = isNaN(x) || isNaN(y) ? x.localeCompare(y) : x - y;
+      return up ? order : -order;
+    });
+    body.append(...rows);
+  });
+});
+</script>"""
+
+
+def scores_table(rows: Sequence[WorkerScore]) -> list[str]:
+    """The worker scores as a table whose columns sort when clicked (every text escaped)."""
+    if not rows:
+        return []
+    head = "".join(f'<th scope="col">{html.escape(name)}</th>' for name in COLUMN_NAMES)
+    body = []
+    for row in rows:
+        cells = "".join(
+            f'<td data-value="{"" if value is None else html.escape(str(value), quote=True)}">'
+            f"{html.escape(text)}</td>"
+            for text, value in score_cells(row)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return [
+        f"<h2>Workers ({len(rows)})</h2>",
+        "<p>Click a column to sort by it (docs/review.md explains each).</p>",
+        f'<table class="sortable"><thead><tr>{head}</tr></thead>',
+        f"<tbody>{''.join(body)}</tbody></table>",
+        _SORT_SCRIPT,
+    ]
+
+
+def review_page(
+    items: Sequence[ReviewItem],
+    *,
+    title: str,
+    summary: Sequence[str],
+    scores: Sequence[WorkerScore] = (),
+) -> str:
+    """One HTML page: the summary, the workers' scores, then the pictures, flagged images
+    first; every text is escaped, links are relative."""
     ordered = sorted(items, key=lambda item: not item.flagged)  # stable: manifest order kept
     flagged = sum(1 for item in items if item.flagged)
     parts = [
@@ -113,12 +165,19 @@ def review_page(items: Sequence[ReviewItem], *, title: str, summary: Sequence[st
         "figure{margin:0;border:1px solid #ccc;padding:.5rem}"
         "figure.flagged{border:3px solid #d4a000}"
         "img{max-width:100%;height:auto;display:block}"
-        "ul{margin:.3rem 0;padding-left:1.2rem}.error{color:#b00020}</style>",
+        "ul{margin:.3rem 0;padding-left:1.2rem}.error{color:#b00020}"
+        "table.sortable{border-collapse:collapse;margin-bottom:1.5rem}"
+        "table.sortable th,table.sortable td{border:1px solid #ccc;padding:.2rem .5rem}"
+        "table.sortable td+td{text-align:right}"
+        "table.sortable th{cursor:pointer;background:#f3f3f3}"
+        "th[aria-sort=ascending]::after{content:' \\25B2'}"
+        "th[aria-sort=descending]::after{content:' \\25BC'}</style>",
         "</head><body>",
         f"<h1>{html.escape(title)}</h1>",
         "<ul>",
         *(f"<li>{html.escape(line)}</li>" for line in summary),
         "</ul>",
+        *scores_table(scores),
         f"<p>{flagged} flagged image(s) first, then the others.</p>",
         "<main>",
     ]

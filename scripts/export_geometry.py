@@ -14,12 +14,16 @@ COCO and YOLO are both written from an :class:`Instance`, so they always agree:
   image. A skeleton with one labeled point, or with points on one line, would
   otherwise have zero area: COCOeval's OKS divides by the area (it would score
   0), and Ultralytics drops boxes under 2 pixels. ``area`` is the box's.
+
+:func:`image_size` is the image's size as a label records it, when it can be used.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from handlers.label import ConsolidatedLabel
 from handlers.rig import Rig
 from handlers.skeleton import Skeleton
 
@@ -89,3 +93,17 @@ def _widen(low: float, high: float, minimum: float, limit: float) -> tuple[float
     if high > limit:
         low, high = max(0, low - (high - limit)), limit
     return low, high
+
+
+def image_size(label: ConsolidatedLabel) -> tuple[int, int] | None:
+    """``(width, height)`` from the label, if it is a pair of positive numbers."""
+    size = label.image_size
+    if size is None:
+        return None
+    width, height = size
+    if type(width) in _NUMBERS and type(height) in _NUMBERS and 0 < width < math.inf > height > 0:
+        return size
+    return None
+
+
+_NUMBERS = (int, float)

@@ -24,15 +24,14 @@ written, reason). One bad line never stops the others.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import orjson
@@ -40,6 +39,7 @@ import orjson
 from handlers.label import ConsolidatedLabel
 from handlers.output_manifest import (
     DEFAULT_LABEL_ATTRIBUTE,
+    OutputManifestLine,
     label_attribute_names,
     parse_output_manifest_line,
 )
@@ -48,10 +48,13 @@ from handlers.skeleton import AnnotationError, FieldError, json_problem, show_va
 from scripts import draw_skeletons, export_paths, yolo_pose
 from scripts.aws import AwsClients
 from scripts.coco_writer import annotation_body
-from scripts.export_geometry import instance
+from scripts.export_geometry import image_size, instance
 from scripts.export_rigs import RigBook, RigMismatch, RigUnknown, recorded_rig
 from scripts.export_s3 import NO_ACCESS, S3Access, S3Reader, S3Unreadable
 from scripts.export_summary import Summary
+from scripts.review_key import ReviewKey, label_job
+from scripts.review_selection import ReviewRules
+from scripts.worker_scores import WorkerTallies
 
 #: Lines per task sent to a worker process.
 CHUNK_LINES = 500
@@ -63,8 +66,18 @@ _WORKER_KEYS_SKIPPED = ("updated_annotations", "raw")
 #: Decoded overflow files kept by each process (see _RecentFiles).
 OVERFLOW_FILES_KEPT = 4
 
-#: Numbered lines as read: bytes (decoded here, so a bad byte costs one line) or text.
-Chunk = list[tuple[int, bytes | str]]
+
+class Merged(NamedTuple):
+    """A line of the manifest and the review line that replaces it (``review_merge``):
+    the review's label is exported, the original's workers are scored."""
+
+    original: bytes
+    reviewed: bytes
+
+
+#: Numbered lines as read: bytes (decoded here, so a bad byte costs one line) or text,
+#: or a line and its review.
+Chunk = list[tuple[int, bytes | str | Merged]]
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,19 @@ class Settings:
     yolo: bool
     overflow: OverflowFiles = OverflowFiles()
     s3: S3Access = NO_ACCESS
+    #: Record where each label came from in COCO (when review rounds are merged).
+    provenance: bool = False
+    #: Score the workers (reading each worker's own skeletons), or None.
+    scores: ScoreSettings | None = None
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """What :class:`~scripts.worker_scores.WorkerTallies` needs besides the lines."""
+
+    rules: ReviewRules = field(default_factory=ReviewRules)
+    #: The first review round's results by image (``review_outcomes``), when merging.
+    outcomes: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -114,11 +140,15 @@ class ChunkResult:
     #: Records for problems.jsonl.
     problems: list[dict[str, Any]] = field(default_factory=list)
     summary: Summary = field(default_factory=Summary)
+    #: The workers' figures, when scoring.
+    workers: WorkerTallies = field(default_factory=WorkerTallies)
 
 
 @dataclass(slots=True)
 class ParsedLine:
     source_ref: str | None
+    #: The whole line, decoded; its ``label`` is :attr:`label`.
+    line: OutputManifestLine
     #: None when the line has no label (not labeled).
     label: ConsolidatedLabel | None = None
     #: The rig the label is exported with: a position in ``Settings.rigs.rigs``.
@@ -140,11 +170,16 @@ class LineProcessor:
             self.line(number, raw, result)
         return result
 
-    def parse(self, number: int, raw: bytes | str) -> ParsedLine:
-        """One line read, against its label's rig; AnnotationError when it cannot be
-        read, RigMismatch/RigUnknown (which stop the export) when its rig is unusable."""
+    def parse(self, number: int, raw: bytes | str | Merged, *, workers: bool = False) -> ParsedLine:
+        """One line read (the review's, for a merged line), against its label's rig;
+        AnnotationError when it cannot be read, RigMismatch/RigUnknown (which stop the
+        export) when its rig is unusable.
+
+        Each worker's own skeletons are read only with ``workers`` (the review
+        selection and the worker scores compare them; the export does not need them).
+        """
         where = f"line {number}"
-        data = decode(raw, where)
+        data = decode(raw.reviewed if isinstance(raw, Merged) else raw, where)
         source_ref = data.get("source-ref")
         source_ref = source_ref if isinstance(source_ref, str) else None
         try:
@@ -152,11 +187,12 @@ class LineProcessor:
         except AnnotationError as exc:
             raise AnnotationError(exc.errors, where) from exc
         if name is None:
-            return ParsedLine(source_ref)
+            return ParsedLine(source_ref, OutputManifestLine(data, source_ref, None, None, None))
         label = data[name]
         if isinstance(label, dict) and label.get("overflow"):
             label = data[name] = self._restore(label, f"{where}: {name}")
-        _drop_worker_skeletons(label)
+        if not workers:
+            _drop_worker_skeletons(label)
         try:
             rig = self.rigs.choose(recorded_rig(label, name), where)
         except AnnotationError as exc:
@@ -166,7 +202,7 @@ class LineProcessor:
             data, label_attribute_name=name, rig=self.rigs.rigs[rig], where=where
         )
         if parsed.label is None:
-            return ParsedLine(source_ref)
+            return ParsedLine(source_ref, parsed)
         prefix = f"{name}.updated_annotations"
         dropped = [
             e
@@ -174,7 +210,7 @@ class LineProcessor:
             if e.level == "error" and e.field.startswith(prefix)
         ]
         source_ref = source_ref or parsed.label.image_s3_location
-        return ParsedLine(source_ref, parsed.label, rig, dropped)
+        return ParsedLine(source_ref, parsed, parsed.label, rig, dropped)
 
     def _restore(self, label: dict[str, Any], where: str) -> dict[str, Any]:
         """The label with the fields the Lambda moved to its overflow file put back."""
@@ -194,7 +230,7 @@ class LineProcessor:
         except S3Unreadable as exc:
             raise S3Unreadable(f"no copy beside the manifest, and {exc}") from exc
 
-    def line(self, number: int, raw: bytes | str, out: ChunkResult) -> None:
+    def line(self, number: int, raw: bytes | str | Merged, out: ChunkResult) -> None:
         """Export one line into ``out``; whatever is wrong with it becomes a problem record."""
         out.summary.lines += 1
         try:
@@ -209,9 +245,29 @@ class LineProcessor:
             reason = f"line {number}: could not be read ({type(exc).__name__}: {exc})"
             out.problems.append(_problem(number, _source_ref_of(raw), reason))
 
-    def _line(self, number: int, raw: bytes | str, out: ChunkResult) -> None:
+    def _score(self, number: int, line: bytes | ParsedLine, out: ChunkResult) -> None:
+        """Tally the workers of a labeled line (every answer counts, usable or not): the
+        line as parsed for the export, or the original a review replaced (read here)."""
+        scores = self.settings.scores
+        assert scores is not None
+        try:
+            parsed = self.parse(number, line, workers=True) if isinstance(line, bytes) else line
+        except (AnnotationError, RigMismatch, RigUnknown):
+            return  # the review replaced it: nothing of it is exported
+        try:
+            if parsed.label is not None:
+                rig = self.rigs.rigs[parsed.rig]
+                out.workers.add(parsed.line, rig, scores.rules, scores.outcomes)
+        except Exception:  # figures about the workers: never the line's failure
+            out.workers.unscored += 1
+
+    def _line(self, number: int, raw: bytes | str | Merged, out: ChunkResult) -> None:
         summary = out.summary
-        parsed = self.parse(number, raw)
+        scores = self.settings.scores
+        merged = isinstance(raw, Merged)
+        parsed = self.parse(number, raw, workers=scores is not None and not merged)
+        if scores is not None:
+            self._score(number, raw.original if isinstance(raw, Merged) else parsed, out)
         label, source_ref = parsed.label, parsed.source_ref
         if label is None:
             summary.unlabeled += 1
@@ -248,11 +304,18 @@ class LineProcessor:
             reason = f"image size unknown ({why}): left out of COCO and YOLO"
             out.problems.append(_problem(number, source_ref, reason))
             return
-        image = {"id": number, "file_name": name, "width": width, "height": height}
-        out.images.append(_json({**image, "s3_uri": source_ref}))
+        image: dict[str, Any] = {"id": number, "file_name": name, "width": width, "height": height}
+        image["s3_uri"] = source_ref
+        origin = provenance(parsed.line) if self.settings.provenance else None
+        if origin is not None:
+            image["provenance"] = origin
+        out.images.append(_json(image))
         for one in instances:
             summary.clamped += one.clamped
-            out.annotations.append((parsed.rig, _json(annotation_body(one, number))))
+            body = annotation_body(one, number)
+            if origin is not None:
+                body["provenance"] = origin
+            out.annotations.append((parsed.rig, _json(body)))
         if not self.settings.yolo:
             return
         if not yolo_pose.readable(name):
@@ -280,18 +343,20 @@ class LineProcessor:
             return None, f"cannot read the image: {exc}"
 
 
-def image_size(label: ConsolidatedLabel) -> tuple[int, int] | None:
-    """``(width, height)`` from the label, if it is a pair of positive numbers."""
-    size = label.image_size
-    if size is None:
-        return None
-    width, height = size
-    if type(width) in _NUMBERS and type(height) in _NUMBERS and 0 < width < math.inf > height > 0:
-        return size
-    return None
-
-
-_NUMBERS = (int, float)
+def provenance(line: OutputManifestLine) -> dict[str, Any]:
+    """Where a label came from: ``{"job", "round", "changed"}``. Round 0 is a job's own
+    label; a review job's (its line has a review key) is that review's round, and
+    ``changed`` says whether the reviewer changed what they were shown."""
+    try:
+        key = ReviewKey.read(line.data)
+    except ValueError:  # a broken key: the label is still the job's own
+        key = None
+    label = line.label
+    return {
+        "job": label_job(line.data, line.label_attribute_name),
+        "round": key.round if key else 0,
+        "changed": bool(key and label and label.was_modified),
+    }
 
 
 def _dropped(errors: list[FieldError], rig: str) -> str:
@@ -304,8 +369,10 @@ def _problem(number: int, image: str | None, reason: str) -> dict[str, Any]:
     return {"line": number, "image": image, "reason": reason}
 
 
-def _source_ref_of(raw: bytes | str) -> str | None:
+def _source_ref_of(raw: bytes | str | Merged) -> str | None:
     """The source-ref of a line that could not be used, for its problem record."""
+    if isinstance(raw, Merged):
+        raw = raw.reviewed
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -454,11 +521,11 @@ def _in_worker(chunk: Chunk) -> ChunkResult:
     return _processor.chunk(chunk)
 
 
-def chunks(lines: Iterable[bytes | str], size: int = CHUNK_LINES) -> Iterator[Chunk]:
+def chunks(lines: Iterable[bytes | str | Merged], size: int = CHUNK_LINES) -> Iterator[Chunk]:
     """Non-blank lines, numbered from 1 as in the file, ``size`` at a time."""
     chunk: Chunk = []
     for number, raw in enumerate(lines, start=1):
-        if raw.strip():
+        if isinstance(raw, Merged) or raw.strip():
             chunk.append((number, raw))
             if len(chunk) == size:
                 yield chunk
@@ -468,7 +535,7 @@ def chunks(lines: Iterable[bytes | str], size: int = CHUNK_LINES) -> Iterator[Ch
 
 
 def process(
-    lines: Iterable[bytes | str],
+    lines: Iterable[bytes | str | Merged],
     settings: Settings,
     *,
     jobs: int,

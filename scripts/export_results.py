@@ -11,14 +11,18 @@ spellings of Ground Truth's metadata are read. Written to --out:
                        one category per rig (`person` for the human rigs; the rig's
                        name and fingerprint in the category's "rig" field)
   summary.json         images, skeletons, keypoints, labeling time per image (mean,
-                       median), share of pre-annotations modified, QA flags, agreement
+                       median), share of pre-annotations modified, QA flags, agreement;
+                       the workers' scores (images, time, agreement with the
+                       consensus, QA flags, review changes); with --review, what
+                       each review round did, by selection reason
   yolo/<rig>/          an Ultralytics YOLO pose dataset per rig: data.yaml (no `path`:
                        train from any directory), images.txt (the exported images),
                        labels/ where Ultralytics looks for them; copy the images into
                        images/
   pictures/, review.html
                        up to --max-pictures images with their skeletons drawn in the
-                       rig's colours, on one page that lists flagged images first
+                       rig's colours, on one page with the workers' scores (a table
+                       sorted by the column clicked) that lists flagged images first
   problems.jsonl       one line per manifest line not exported whole: line number,
                        image (source-ref as written), reason
 
@@ -42,8 +46,19 @@ examples:
       --images preview-output/sample-images --max-pictures 20
   # labels from before labels recorded their rig; accept lines not exported whole
   .venv/bin/python -m scripts.export_results old.manifest --rig human-18 --allow-partial
+  # a job and its review jobs (scripts/review_job.py) merged into one result
+  .venv/bin/python -m scripts.export_results pose-20250314-093000-1f2e \\
+      --review pose-20250314-093000-1f2e-review-1 --out export/
   # then train from any directory, once the images are in export/yolo/coco-person-17/images/
   yolo pose train data=export/yolo/coco-person-17/data.yaml
+
+Review rounds (--review): a review that came back labeled replaces the label it
+reviews, matched by the review key the review job wrote (job, line, dataset
+object), never by file name; a later round replaces an earlier one. A review that
+came back unlabeled keeps the label it reviewed, and goes to problems.jsonl, as
+does a review line that matches nothing. Every COCO image and annotation then
+records where its label came from: "provenance": {"job", "round", "changed"}
+(docs/review.md).
 
 Labels whose fields the post-annotation Lambda moved to an overflow file (to keep
 a very large batch under Lambda's response limit) are put back whole: the file
@@ -62,7 +77,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -81,13 +96,14 @@ from scripts.cli import EXIT_FAILURE, ArgumentParser, UsageError, UserError, run
 from scripts.coco_writer import CocoWriter, category_name
 from scripts.export_rigs import RecordedRig, RigBook, recorded_rig
 from scripts.export_s3 import S3Access, S3Reader, S3Unreadable
+from scripts.export_scores import Scores, review_outcomes
 from scripts.export_summary import Summary
-from scripts.s3 import S3Uri
+from scripts.job_output import Source, open_source, source_kind
+from scripts.review_merge import ReviewMerge
 
 PROG = "python -m scripts.export_results"
 IMAGES_PREFIX = "labeling_jobs/images/"
 DEFAULT_MAX_PICTURES = 100
-_READ_CHUNK = 1 << 20
 #: Lines read ahead, at most, to find the first label and check its rig before
 #: anything is written (the lines the export processes before starting workers).
 PEEK_LINES = export_lines.CHUNK_LINES * export_lines.INLINE_CHUNKS
@@ -154,6 +170,20 @@ def build_parser() -> ArgumentParser:
         metavar="N",
         help="processes for large manifests (default: the number of CPUs, at most 8)",
     )
+    parser.add_argument(
+        "--no-worker-scores",
+        action="store_true",
+        help="do not score the workers (reading every worker's own skeletons costs time on"
+        " jobs with several workers per image)",
+    )
+    parser.add_argument(
+        "--review",
+        action="append",
+        default=[],
+        metavar="JOB|S3_URI|FILE",
+        help="a review job's output (scripts/review_job.py) to merge: its labels replace the"
+        " ones they review; repeat for several jobs and rounds (docs/review.md)",
+    )
     stack.add_arguments(parser)
     return parser
 
@@ -163,30 +193,36 @@ def main(argv: Sequence[str] | None = None, *, clients: AwsClients | None = None
     return run(PROG, lambda: export(args, clients))
 
 
-@dataclass
-class Source:
-    name: str
-    lines: Iterator[bytes]
-    label_attribute: str | None
-    #: A local manifest's folder, where copies of overflow files are looked for first.
-    folder: Path | None = None
-
-
 def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
     kind = source_kind(args.source)
+    reviews = [(value, source_kind(value, "--review")) for value in args.review]
     given = [_rig(value) for value in args.rig or []]
     # A local manifest needs the stack only for the rig of labels that record none.
-    wants_stack = kind != "file" or args.stack is not None or args.stack_outputs is not None
+    wants_stack = (
+        any(k != "file" for k in [kind, *(k for _, k in reviews)])
+        or args.stack is not None
+        or args.stack_outputs is not None
+    )
     outputs = stack.read(args) if wants_stack else None
     if outputs is not None:
         clients = clients or AwsClients(outputs.region)
-    source = open_source(args, kind, clients)
-    first, source.lines = _first_label(source.lines, source.label_attribute)
+    merge = None
+    if reviews:
+        merge = ReviewMerge.load(
+            (value, open_source(value, k, clients, label_attribute=args.label_attribute,
+                                what="--review", prog=PROG))
+            for value, k in reviews
+        )  # fmt: skip
+    source = open_source(
+        args.source, kind, clients, label_attribute=args.label_attribute, prog=PROG
+    )
+    first, lines = _first_label(source.lines, source.label_attribute)
     if first is not None and first[1] is None and outputs is None and not given:
         outputs = _stack_for_older_labels(args, first[0])
     rigs = RigBook.create(given, outputs.rig if outputs else None)
     if first is not None:  # a rig that cannot be used stops the export before it writes
         rigs.choose(first[1], f"line {first[0]}")
+    merged = merge.lines(lines, source.label_attribute, source.name) if merge else lines
     settings = export_lines.Settings(
         rigs,
         source.label_attribute,
@@ -195,9 +231,15 @@ def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
         not args.no_yolo,
         export_lines.OverflowFiles(source.folder),
         S3Access(enabled=True, region=outputs.region if outputs else None),
+        provenance=merge is not None,
+        scores=None
+        if args.no_worker_scores
+        else export_lines.ScoreSettings(
+            outcomes=review_outcomes(merge.first_round_lines()) if merge else {}
+        ),
     )
     out: Path = args.out or Path(f"export-{source.name}")
-    exporter = Exporter(out, settings, args, source, clients)
+    exporter = Exporter(out, settings, args, source, merged, clients, merge)
     with exporter:
         exporter.run()
     exporter.draw_pictures()
@@ -244,68 +286,12 @@ def _stack_for_older_labels(args: argparse.Namespace, number: int) -> StackOutpu
         ) from None
 
 
-def source_kind(text: str) -> str:
-    """``"s3"``, ``"file"`` or ``"job"``; anything else is a usage error."""
-    if text.startswith("s3://"):
-        return "s3"
-    if Path(text).is_file():
-        return "file"
-    try:
-        gt_limits.labeling_job_name(text)
-    except argparse.ArgumentTypeError:
-        raise UsageError(
-            f"SOURCE {text!r}: not a file, an s3:// URI or a labeling job name"
-        ) from None
-    return "job"
-
-
-def open_source(args: argparse.Namespace, kind: str, clients: AwsClients | None) -> Source:
-    text = args.source
-    if kind == "s3":
-        uri = S3Uri.parse(text, what="SOURCE")
-        assert clients is not None  # the stack was read: S3 needs its region
-        return Source(
-            Path(uri.key).parent.parent.parent.name or Path(uri.key).stem,
-            _s3_lines(clients, uri),
-            args.label_attribute,
-        )
-    if kind == "file":
-        path = Path(text)
-        return Source(path.stem, _file_lines(path), args.label_attribute, path.parent)
-    job_name = text
-    assert clients is not None
-    job = clients.sagemaker.describe_labeling_job(LabelingJobName=job_name)
-    manifest = job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")
-    if not manifest:
-        raise UserError(
-            f"{job_name} has no output manifest yet (status {job['LabelingJobStatus']});"
-            " it is written when the job completes or is stopped"
-        )
-    if job["LabelingJobStatus"] not in ("Completed", "Stopped"):
-        warn(PROG, f"{job_name} is {job['LabelingJobStatus']}: exporting the labels so far")
-    uri = S3Uri.parse(manifest, what="OutputDatasetS3Uri")
-    return Source(
-        job_name, _s3_lines(clients, uri), args.label_attribute or job["LabelAttributeName"]
-    )
-
-
-def _file_lines(path: Path) -> Iterator[bytes]:
-    # Bytes, split on line feeds only: a byte that is not UTF-8 costs its line alone.
-    with path.open("rb") as stream:
-        yield from stream
-
-
-def _s3_lines(clients: AwsClients, uri: S3Uri) -> Iterator[bytes]:
-    body = clients.s3.get_object(Bucket=uri.bucket, Key=uri.key)["Body"]
-    yield from body.iter_lines(chunk_size=_READ_CHUNK)
-
-
 @dataclass
 class _Candidate:
     """An image that may be pictured: its line is kept, and parsed again to draw it."""
 
     number: int
-    raw: bytes | str
+    raw: bytes | str | export_lines.Merged
     flags: list[str]
     errors: list[str]
 
@@ -340,13 +326,18 @@ class Exporter:
         settings: export_lines.Settings,
         args: argparse.Namespace,
         source: Source,
+        lines: Iterable[bytes | export_lines.Merged],
         clients: AwsClients | None,
+        merge: ReviewMerge | None = None,
     ) -> None:
         self.out = out
         self.settings = settings
         self.rigs = settings.rigs
         self.source = source
+        self.lines = lines
         self.clients = clients
+        self.merge = merge
+        self.scores = Scores() if settings.scores is not None else None
         self.jobs: int = args.jobs
         self.summary = Summary()
         self.picker = _Picker(args.max_pictures)
@@ -376,13 +367,19 @@ class Exporter:
         bar = tqdm(unit=" lines", disable=None)
         with bar:
             for chunk, result in export_lines.process(
-                self.source.lines, self.settings, jobs=self.jobs, clients=self.clients
+                self.lines, self.settings, jobs=self.jobs, clients=self.clients
             ):
                 self._commit(chunk, result)
                 bar.update(len(chunk))
+        if self.merge is not None:
+            self.merge.finish()
+            for record in self.merge.problems:
+                self._problem(record)
 
     def _commit(self, chunk: export_lines.Chunk, result: export_lines.ChunkResult) -> None:
         self.summary.merge(result.summary)
+        if self.scores is not None:
+            self.scores.tallies.merge(result.workers)
         for record in result.problems:
             self._problem(record)
         self.coco.add_images_json(result.images)
@@ -484,10 +481,15 @@ class Exporter:
             draw_skeletons.review_page(
                 items,
                 title=f"Review: {self.source.name}",
-                summary=self.summary.lines_of_text(),
+                summary=self._summary_text(),
+                scores=self.scores.rows() if self.scores else (),
             ),
             encoding="utf-8",
         )
+
+    def _summary_text(self) -> list[str]:
+        merged = self.merge.lines_of_text() if self.merge else []
+        return self.summary.lines_of_text() + merged
 
     def _open_image(self, name: str, source_ref: str | None, s3: S3Reader) -> Image.Image:
         path = export_lines.local_image(self.settings.images_dir, name)
@@ -505,10 +507,15 @@ class Exporter:
     def report(self, *, allow_partial: bool) -> int:
         """Write summary.json, print the summary and the warnings; the exit status."""
         out, summary = self.out, self.summary
-        (out / "summary.json").write_text(
-            json.dumps(summary.to_jsonable(), indent=2) + "\n", encoding="utf-8"
-        )
-        for text in summary.lines_of_text():
+        data = summary.to_jsonable()
+        if self.merge is not None:
+            data["review"] = self.merge.to_jsonable()
+        if self.scores is not None:
+            data["worker_scores"] = self.scores.to_jsonable()
+        (out / "summary.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        for text in self._summary_text():
+            print(text)
+        for text in self.scores.lines_of_text() if self.scores else []:
             print(text)
         written = ["coco_keypoints.json", "summary.json"]
         written += [f"yolo/{d.folder.path.name}/" for d in self._datasets.values()]

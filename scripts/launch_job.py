@@ -61,6 +61,63 @@ def build_parser() -> ArgumentParser:
         metavar="FOLDER|S3_PREFIX",
         help="a local folder of .jpg/.jpeg/.png images, or s3://bucket/prefix/ holding them",
     )
+    job = add_job_options(parser)
+    job.add_argument(
+        "--label-attribute",
+        type=gt_limits.label_attribute_name,
+        default=DEFAULT_LABEL_ATTRIBUTE,
+        metavar="NAME",
+        help=f"key of the labels in the output manifest (default: {DEFAULT_LABEL_ATTRIBUTE})",
+    )
+    data = parser.add_argument_group("the data")
+    data.add_argument(
+        "--pre-annotations",
+        type=Path,
+        metavar="FILE",
+        help="skeletons to start from: a COCO keypoints JSON file, or JSON Lines of"
+        ' {"image": NAME, "annotations": [...]}; NAME is the path relative to the folder or prefix',
+    )
+    data.add_argument(
+        "--images-prefix",
+        default=IMAGES_PREFIX,
+        metavar="PREFIX",
+        help="where a folder's images go in the stack's bucket; the job's role reads only"
+        f" under {IMAGES_PREFIX}, {MANIFESTS_PREFIX} and {OUTPUT_PREFIX}"
+        f" (default: {IMAGES_PREFIX})",
+    )
+    data.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace objects at the image keys that differ from the local files",
+    )
+    data.add_argument(
+        "--concurrency",
+        type=gt_limits.integer(1, 64),
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"parallel uploads and checks, 1-64 (default: {DEFAULT_CONCURRENCY})",
+    )
+    data.add_argument(
+        "--manifest-out",
+        type=Path,
+        metavar="FILE",
+        help="where to write the manifest locally (default: ./JOB_NAME.manifest)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything, write the manifest locally and print the request;"
+        " no upload and no job (an S3 prefix is still listed, read-only)",
+    )
+    stack.add_arguments(parser)
+    return parser
+
+
+def add_job_options(
+    parser: ArgumentParser, default_job_name: str = "pose-YYYYMMDD-HHMMSS-xxxx"
+) -> argparse._ArgumentGroup:
+    """``--workteam-arn`` and the job's options (name, title, workers, limits, tags), shared
+    with ``review_job``; returns the "the job" group for more."""
     parser.add_argument(
         "--workteam-arn",
         type=gt_limits.workteam_arn,
@@ -74,14 +131,7 @@ def build_parser() -> ArgumentParser:
         type=gt_limits.labeling_job_name,
         metavar="NAME",
         help="1-63 letters, digits, hyphens; unique in the account and region for ever"
-        " (default: pose-YYYYMMDD-HHMMSS-xxxx)",
-    )
-    job.add_argument(
-        "--label-attribute",
-        type=gt_limits.label_attribute_name,
-        default=DEFAULT_LABEL_ATTRIBUTE,
-        metavar="NAME",
-        help=f"key of the labels in the output manifest (default: {DEFAULT_LABEL_ATTRIBUTE})",
+        f" (default: {default_job_name})",
     )
     job.add_argument(
         "--title",
@@ -139,48 +189,7 @@ def build_parser() -> ArgumentParser:
         metavar="KEY=VALUE",
         help="tag the job (repeatable, up to 50)",
     )
-    data = parser.add_argument_group("the data")
-    data.add_argument(
-        "--pre-annotations",
-        type=Path,
-        metavar="FILE",
-        help="skeletons to start from: a COCO keypoints JSON file, or JSON Lines of"
-        ' {"image": NAME, "annotations": [...]}; NAME is the path relative to the folder or prefix',
-    )
-    data.add_argument(
-        "--images-prefix",
-        default=IMAGES_PREFIX,
-        metavar="PREFIX",
-        help="where a folder's images go in the stack's bucket; the job's role reads only"
-        f" under {IMAGES_PREFIX}, {MANIFESTS_PREFIX} and {OUTPUT_PREFIX}"
-        f" (default: {IMAGES_PREFIX})",
-    )
-    data.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace objects at the image keys that differ from the local files",
-    )
-    data.add_argument(
-        "--concurrency",
-        type=gt_limits.integer(1, 64),
-        default=DEFAULT_CONCURRENCY,
-        metavar="N",
-        help=f"parallel uploads and checks, 1-64 (default: {DEFAULT_CONCURRENCY})",
-    )
-    data.add_argument(
-        "--manifest-out",
-        type=Path,
-        metavar="FILE",
-        help="where to write the manifest locally (default: ./JOB_NAME.manifest)",
-    )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="check everything, write the manifest locally and print the request;"
-        " no upload and no job (an S3 prefix is still listed, read-only)",
-    )
-    stack.add_arguments(parser)
-    return parser
+    return job
 
 
 @dataclass(frozen=True)
@@ -208,9 +217,8 @@ def launch(args: argparse.Namespace, clients: AwsClients | None) -> int:
     outputs = stack.read(args)
     clients = clients or AwsClients(outputs.region, concurrency=args.concurrency)
     plan = prepare(args, outputs, clients)
-    manifest_text = plan.manifest_text
     if args.dry_run:
-        manifest.write(manifest_text, plan.manifest_path)
+        manifest.write(plan.manifest_text, plan.manifest_path)
         print(json.dumps(plan.request, indent=2, ensure_ascii=False))
         _progress(
             f"dry run: {len(plan.entries)} images, manifest written to {plan.manifest_path};"
@@ -218,23 +226,41 @@ def launch(args: argparse.Namespace, clients: AwsClients | None) -> int:
         )
         return 0
     if args.job_name:
-        _require_unused_job_name(clients, plan.job_name)
+        require_unused_job_name(clients, plan.job_name)
     if plan.local_images and plan.images_uri is not None:
         _upload_images(args, clients, plan.local_images, plan.images_uri)
-    manifest.write(manifest_text, plan.manifest_path)
-    clients.s3.put_object(
-        Bucket=plan.manifest_uri.bucket,
-        Key=plan.manifest_uri.key,
-        Body=manifest_text.encode("utf-8"),
-        ContentType="application/jsonlines",
-    )
-    response = clients.sagemaker.create_labeling_job(**plan.request)
-    _report(plan, response["LabelingJobArn"], outputs)
+    submit_job(plan, outputs, clients)
     return 0
 
 
-def prepare(args: argparse.Namespace, outputs: StackOutputs, clients: AwsClients) -> Launch:
-    """Check every option and input, and build the request; nothing is written to AWS."""
+def submit_job(plan: Launch, outputs: StackOutputs, clients: AwsClients) -> str:
+    """The last steps of every launch, once the images are in S3: write the manifest
+    (locally and to S3), create the job, print where to follow it; its ARN."""
+    manifest.write(plan.manifest_text, plan.manifest_path)
+    clients.s3.put_object(
+        Bucket=plan.manifest_uri.bucket,
+        Key=plan.manifest_uri.key,
+        Body=plan.manifest_text.encode("utf-8"),
+        ContentType="application/jsonlines",
+    )
+    response = clients.sagemaker.create_labeling_job(**plan.request)
+    arn = str(response["LabelingJobArn"])
+    _report(plan, arn, outputs)
+    return arn
+
+
+def prepare(
+    args: argparse.Namespace,
+    outputs: StackOutputs,
+    clients: AwsClients,
+    entries: list[ManifestEntry] | None = None,
+) -> Launch:
+    """Check every option and input, and build the request; nothing is written to AWS.
+
+    The images are those of ``args.images`` (a folder or an S3 prefix, with
+    ``--pre-annotations``), or, when given, the manifest ``entries`` (images already
+    in S3: a review job's lines).
+    """
     job_name = args.job_name or generate_job_name()
     workteam_arn = _workteam_arn(args.workteam_arn, outputs)
     _check_workteam(workteam_arn, outputs.region, args.task_lifetime)
@@ -259,22 +285,28 @@ def prepare(args: argparse.Namespace, outputs: StackOutputs, clients: AwsClients
         or f"Place the {len(outputs.rig.keypoints)} keypoints of the {outputs.rig.name}"
         " skeleton on each instance in the image; mark hidden points as occluded.",
     )
-    images_prefix = _checked_prefix("--images-prefix", args.images_prefix)
-    _require_readable_by_jobs("--images-prefix", S3Uri(outputs.bucket_name, images_prefix))
     kms_key_id = outputs.kms_key_id
     if kms_key_id:
         _checked("stack output kms_key_id", gt_limits.kms_key_id, kms_key_id)
-    pre = pre_annotations.load(args.pre_annotations, outputs.rig) if args.pre_annotations else None
-
-    refs, local_images, images_uri = _find_images(args.images, images_prefix, outputs, clients)
-    if len(refs) > gt_limits.DATASET_OBJECTS_QUOTA:
+    local_images: list[upload.LocalImage] = []
+    images_uri = None
+    if entries is None:
+        images_prefix = _checked_prefix("--images-prefix", args.images_prefix)
+        _require_readable_by_jobs("--images-prefix", S3Uri(outputs.bucket_name, images_prefix))
+        pre = (
+            pre_annotations.load(args.pre_annotations, outputs.rig)
+            if args.pre_annotations
+            else None
+        )
+        refs, local_images, images_uri = _find_images(args.images, images_prefix, outputs, clients)
+        entries = _entries(refs, pre, args.pre_annotations)
+    if len(entries) > gt_limits.DATASET_OBJECTS_QUOTA:
         warn(
             PROG,
-            f"{len(refs):,} images: Ground Truth's default quota is"
+            f"{len(entries):,} images: Ground Truth's default quota is"
             f" {gt_limits.DATASET_OBJECTS_QUOTA:,} objects per labeling job; raise it in"
             " Service Quotas first, or split the images over several jobs",
         )
-    entries = _entries(refs, pre, args.pre_annotations)
     manifest_uri = S3Uri(outputs.bucket_name, f"{MANIFESTS_PREFIX}{job_name}.manifest")
     request = build_request(
         job_name=job_name,
@@ -510,7 +542,7 @@ def _entries(
     return entries
 
 
-def _require_unused_job_name(clients: AwsClients, job_name: str) -> None:
+def require_unused_job_name(clients: AwsClients, job_name: str) -> None:
     """Fail before uploading when the name is taken (names can never be reused)."""
     try:
         clients.sagemaker.describe_labeling_job(LabelingJobName=job_name)

@@ -2,13 +2,14 @@
 
 A line is ``{"source-ref": "s3://…", "annotations": [<skeleton>, …]}``
 (``annotations`` only when there are pre-annotations), the format in
-docs/contracts.md that the pre-annotation Lambda reads.
+docs/contracts.md that the pre-annotation Lambda reads; a review job's lines add a
+``review`` key (:mod:`scripts.review_key`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,19 +24,18 @@ class ManifestEntry:
     #: The image's name relative to the folder or prefix (how pre-annotations refer to it).
     name: str
     annotations: Sequence[dict[str, Any]] | None = None
+    #: More keys of the line (a review job's ``review``), each within the attribute limit.
+    extra: Mapping[str, Any] | None = None
 
     def to_line(self) -> str:
         """The manifest line, or UserError naming the image when it breaks a limit."""
-        annotations = None
         line: dict[str, Any] = {"source-ref": self.source_ref}
         if self.annotations:
-            annotations = _compact(list(self.annotations))
-            if len(annotations) > gt_limits.MANIFEST_ATTRIBUTE_MAX:
-                raise UserError(
-                    f"pre-annotations for {self.name}: {len(annotations):,} characters of JSON;"
-                    f" Ground Truth allows {gt_limits.MANIFEST_ATTRIBUTE_MAX:,} per attribute"
-                )
+            self._check_attribute("pre-annotations", list(self.annotations))
             line["annotations"] = self.annotations
+        for key, value in (self.extra or {}).items():
+            self._check_attribute(key, value)
+            line[key] = value
         text = _compact(line)
         if len(text) > gt_limits.MANIFEST_LINE_MAX:
             raise UserError(
@@ -43,6 +43,14 @@ class ManifestEntry:
                 f" Ground Truth allows {gt_limits.MANIFEST_LINE_MAX:,}"
             )
         return text
+
+    def _check_attribute(self, what: str, value: Any) -> None:
+        size = len(_compact(value))
+        if size > gt_limits.MANIFEST_ATTRIBUTE_MAX:
+            raise UserError(
+                f"{what} for {self.name}: {size:,} characters of JSON;"
+                f" Ground Truth allows {gt_limits.MANIFEST_ATTRIBUTE_MAX:,} per attribute"
+            )
 
 
 def _compact(value: Any) -> str:

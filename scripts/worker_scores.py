@@ -24,14 +24,17 @@ prints them as a short table. The columns (``docs/review.md``):
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.output_manifest import OutputManifestLine
 from handlers.qa import check_skeletons
 from handlers.rig import Rig
+from scripts.export_geometry import image_size
 from scripts.review_selection import ReviewRules, disagrees, image_key, worker_agreement
 
 
@@ -78,13 +81,115 @@ class WorkerScore:
 @dataclass(slots=True)
 class _Tally:
     images: int = 0
-    seconds: list[float] = field(default_factory=list)
+    seconds: array[float] = field(default_factory=lambda: array("d"))
     skeletons: int = 0
     flagged: int = 0
-    oks: list[float] = field(default_factory=list)
+    oks: array[float] = field(default_factory=lambda: array("d"))
     disagreeing: int = 0
-    #: Image keys of their usable answers, to find them in the review round.
-    keys: list[str] = field(default_factory=list)
+    #: Their images (usable answers) that came back labeled from review, and were changed.
+    reviewed: int = 0
+    changed: int = 0
+
+    def merge(self, other: _Tally) -> None:
+        self.images += other.images
+        self.seconds.extend(other.seconds)
+        self.skeletons += other.skeletons
+        self.flagged += other.flagged
+        self.oks.extend(other.oks)
+        self.disagreeing += other.disagreeing
+        self.reviewed += other.reviewed
+        self.changed += other.changed
+
+
+@dataclass(slots=True)
+class WorkerTallies:
+    """The running figures behind the scores, by worker: fed a line at a time (in parts
+    that are then merged, as the export's worker processes do), turned into rows last.
+    Plain numbers, cheap to pickle."""
+
+    workers: dict[str, _Tally] = field(default_factory=dict)
+    #: Lines that could not be scored (see :meth:`add`'s callers), left out whole.
+    unscored: int = 0
+
+    def add(
+        self,
+        line: OutputManifestLine,
+        rig: Rig,
+        rules: ReviewRules,
+        outcomes: Mapping[str, bool] | None = None,
+    ) -> None:
+        """Count one line, labeled with ``rig``; ``outcomes`` are the review round's
+        results by image (:func:`review_outcomes`). Everything that can fail is computed
+        before anything is counted, so a line is counted whole or not at all."""
+        label = line.label
+        if label is None:
+            return
+        outcome = (outcomes or {}).get(image_key(line))
+        width, height = image_size(label) or (None, None)
+        counts = []
+        for worker in label.workers:
+            drawn = flagged = 0
+            if worker.updated_annotations is not None:
+                skeletons = [s for s in worker.updated_annotations if s.drawn]
+                drawn = len(skeletons)
+                # One worker whose answer is the label: the label's own QA flags are this
+                # answer's, found by the same checks (no need to run them again).
+                flags = (
+                    label.qa_flags
+                    if worker.same_as_consolidated
+                    else check_skeletons(skeletons, rig, width, height)
+                )
+                flagged = len({f.skeleton for f in flags if f.skeleton is not None})
+            counts.append((worker, drawn, flagged))
+        comparisons = [
+            (label.workers[c.worker].worker_id, c.oks, disagrees(c, rules))
+            for c in worker_agreement(label, rig)
+        ]
+        for worker, drawn, flagged in counts:
+            tally = self.workers.setdefault(worker.worker_id, _Tally())
+            tally.images += 1
+            seconds = worker.total_time_in_seconds
+            # A number, unless the manifest was edited by hand.
+            if isinstance(seconds, int | float) and 0 <= seconds < math.inf:
+                tally.seconds.append(seconds)
+            if worker.updated_annotations is None:
+                continue
+            tally.skeletons += drawn
+            tally.flagged += flagged
+            if outcome is not None:
+                tally.reviewed += 1
+                tally.changed += outcome
+        for worker_id, score, disagreeing in comparisons:
+            tally = self.workers[worker_id]
+            tally.oks.append(score)
+            tally.disagreeing += disagreeing
+
+    def merge(self, other: WorkerTallies) -> None:
+        self.unscored += other.unscored
+        for worker_id, tally in other.workers.items():
+            mine = self.workers.get(worker_id)
+            if mine is None:
+                self.workers[worker_id] = tally
+            else:
+                mine.merge(tally)
+
+    def rows(self) -> list[WorkerScore]:
+        """One row per worker, sorted by worker ID."""
+        return [
+            WorkerScore(
+                worker_id=worker_id,
+                images=t.images,
+                median_seconds=statistics.median(t.seconds) if t.seconds else None,
+                skeletons=t.skeletons,
+                compared=len(t.oks),
+                mean_oks=statistics.fmean(t.oks) if t.oks else None,
+                disagreeing=t.disagreeing / len(t.oks) if t.oks else None,
+                qa_flagged=t.flagged / t.skeletons if t.skeletons else None,
+                reviewed=t.reviewed,
+                review_changed=t.changed / t.reviewed if t.reviewed else None,
+            )
+            for worker_id, t in sorted(self.workers.items())
+        ]
 
 
 def worker_scores(
@@ -101,51 +206,14 @@ def worker_scores(
     (:func:`~scripts.review_selection.image_key`).
     """
     rules = rules or ReviewRules()
-    tallies: dict[str, _Tally] = {}
+    outcomes = review_outcomes(reviewed)
+    tallies = WorkerTallies()
     for line in lines:
-        label = line.label
-        if label is None:
-            continue
-        key = image_key(line)
-        width, height = label.image_size or (None, None)
-        for worker in label.workers:
-            tally = tallies.setdefault(worker.worker_id, _Tally())
-            tally.images += 1
-            if worker.total_time_in_seconds is not None:
-                tally.seconds.append(worker.total_time_in_seconds)
-            if worker.updated_annotations is None:
-                continue
-            tally.keys.append(key)
-            drawn = [s for s in worker.updated_annotations if s.drawn]
-            tally.skeletons += len(drawn)
-            flags = check_skeletons(drawn, rig, width, height)
-            tally.flagged += len({f.skeleton for f in flags if f.skeleton is not None})
-        for comparison in worker_agreement(label, rig):
-            tally = tallies[label.workers[comparison.worker].worker_id]
-            tally.oks.append(comparison.oks)
-            tally.disagreeing += disagrees(comparison, rules)
-    changed = _review_changes(reviewed)
-    rows = []
-    for worker_id, t in sorted(tallies.items()):
-        outcomes = [changed[k] for k in t.keys if k in changed]
-        rows.append(
-            WorkerScore(
-                worker_id=worker_id,
-                images=t.images,
-                median_seconds=statistics.median(t.seconds) if t.seconds else None,
-                skeletons=t.skeletons,
-                compared=len(t.oks),
-                mean_oks=statistics.fmean(t.oks) if t.oks else None,
-                disagreeing=t.disagreeing / len(t.oks) if t.oks else None,
-                qa_flagged=t.flagged / t.skeletons if t.skeletons else None,
-                reviewed=len(outcomes),
-                review_changed=sum(outcomes) / len(outcomes) if outcomes else None,
-            )
-        )
-    return rows
+        tallies.add(line, rig, rules, outcomes)
+    return tallies.rows()
 
 
-def _review_changes(reviewed: Iterable[OutputManifestLine]) -> dict[str, bool]:
+def review_outcomes(reviewed: Iterable[OutputManifestLine]) -> dict[str, bool]:
     """Image key -> whether the reviewer changed it, for the images reviewed with a result."""
     return {
         image_key(line): line.label.was_modified
@@ -154,6 +222,7 @@ def _review_changes(reviewed: Iterable[OutputManifestLine]) -> dict[str, bool]:
     }
 
 
+#: The table's columns: heading, and how its cells are aligned in text.
 _COLUMNS = (
     ("worker", "<"),
     ("images", ">"),
@@ -165,26 +234,30 @@ _COLUMNS = (
     ("reviewed", ">"),
     ("changed", ">"),
 )
+COLUMN_NAMES = tuple(name for name, _ in _COLUMNS)
+
+
+def score_cells(row: WorkerScore) -> list[tuple[str, str | float | None]]:
+    """Each column of :data:`COLUMN_NAMES`: its text, and the value to sort it by (None:
+    nothing to sort by, shown as a dash)."""
+    return [
+        (row.worker_id, row.worker_id),
+        (str(row.images), row.images),
+        (_number(row.median_seconds, "{:.1f}"), row.median_seconds),
+        (str(row.compared), row.compared),
+        (_number(row.mean_oks, "{:.2f}"), row.mean_oks),
+        (_number(row.disagreeing, "{:.0%}"), row.disagreeing),
+        (_number(row.qa_flagged, "{:.0%}"), row.qa_flagged),
+        (str(row.reviewed), row.reviewed),
+        (_number(row.review_changed, "{:.0%}"), row.review_changed),
+    ]
 
 
 def format_scores(rows: Sequence[WorkerScore], limit: int | None = None) -> str:
     """The rows, in the order given, as a plain text table (at most ``limit`` of them)."""
     shown = rows if limit is None else rows[:limit]
-    cells = [[name for name, _ in _COLUMNS]]
-    for r in shown:
-        cells.append(
-            [
-                r.worker_id,
-                str(r.images),
-                _number(r.median_seconds, "{:.1f}"),
-                str(r.compared),
-                _number(r.mean_oks, "{:.2f}"),
-                _number(r.disagreeing, "{:.0%}"),
-                _number(r.qa_flagged, "{:.0%}"),
-                str(r.reviewed),
-                _number(r.review_changed, "{:.0%}"),
-            ]
-        )
+    cells = [list(COLUMN_NAMES)]
+    cells += [[text for text, _ in score_cells(r)] for r in shown]
     widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
     out = [
         "  ".join(

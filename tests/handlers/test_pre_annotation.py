@@ -104,6 +104,59 @@ def test_pre_bad_line_fails_naming_field_and_object(data_object, message, caplog
     assert f"pre-annotation rejected: {message}" in caplog.text
 
 
+def review(*reasons: str, **extra):
+    return {
+        "job": "pose-job",
+        "round": 1,
+        "line": 3,
+        "dataset_object_id": "2",
+        "reasons": [{"code": "audit", "reason": r} for r in reasons],
+        **extra,
+    }
+
+
+def test_review_line_gives_its_reasons_as_annotation_issues():
+    hostile = '</crowd-2d-skeleton><script>alert(1)</script> {{ task.input }} "quoted"'
+    data_object = {
+        "source-ref": IMAGE,
+        "annotations": [person()],
+        "review": review("picked at random for a quality audit", hostile),
+    }
+    task = handle(data_object)["taskInput"]
+    # Passed on as written: the template's escaped attribute is what keeps it text.
+    assert json.loads(task["annotation_issues"]) == [
+        {"reason": "picked at random for a quality audit"},
+        {"reason": hostile},
+    ]
+    assert json.loads(task["initial_values"]) == [person()]
+
+
+def test_a_line_without_review_has_no_annotation_issues():
+    assert "annotation_issues" not in handle({"source-ref": IMAGE})["taskInput"]
+    assert (
+        handle({"source-ref": IMAGE, "review": review()})["taskInput"]["annotation_issues"] == "[]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("audit", 'review: expected an object with reasons, got "audit"'),
+        ({"job": "j"}, "review.reasons: expected a list of {code, reason} objects, got null"),
+        (review(*["x"] * 21), "review.reasons: 21 reasons, over the limit of 20"),
+        ({"reasons": ["look again"]}, 'review.reasons[0]: expected {code, reason}, got "look again"'),
+        (review("ok", " "), 'review.reasons[1].reason: expected a non-empty string, got " "'),
+        ({"reasons": [{"code": "audit"}]}, "review.reasons[0].reason: expected a non-empty string, got null"),
+        (review("x" * 501), "review.reasons[0].reason: 501 characters, over the limit of 500"),
+    ],
+    ids=["not-object", "no-reasons", "too-many", "not-an-object", "blank", "missing", "too-long"],
+)  # fmt: skip
+def test_bad_review_reasons_fail_naming_the_field(value, message):
+    with pytest.raises(AnnotationError) as err:
+        handle({"source-ref": IMAGE, "review": value})
+    assert str(err.value) == f"dataset object {IMAGE}: {message}"
+
+
 def test_pre_event_without_data_object_fails():
     with pytest.raises(
         ProtocolError, match="dataObject: expected the manifest line \\(an object\\), got null"

@@ -106,3 +106,32 @@ class RequestLog:
     def keys(self, operation: str) -> list[str]:
         """The ``Key`` of every ``operation`` call, sorted."""
         return sorted(params["Key"] for name, params in self.calls if name == operation)
+
+
+def labeling_job_description(
+    job: str, output_manifest: str, *, attribute: str = "label-results", status: str = "Completed"
+) -> dict[str, Any]:
+    """A ``describe_labeling_job`` response (valid in botocore's model) of a finished job
+    whose output manifest is ``output_manifest`` (an s3:// URI)."""
+    return {
+        "LabelingJobStatus": status,
+        "LabelCounters": {"TotalLabeled": 1},
+        "CreationTime": "2025-03-14T09:30:00Z",
+        "LastModifiedTime": "2025-03-14T10:00:00Z",
+        "JobReferenceCode": "ref",
+        "LabelingJobName": job,
+        "LabelingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{job}",
+        "LabelAttributeName": attribute,
+        "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": "s3://b/m"}}},
+        "OutputConfig": {"S3OutputPath": output_manifest.rsplit("/", 4)[0] + "/"},
+        "RoleArn": ROLE_ARN,
+        "HumanTaskConfig": {
+            "WorkteamArn": WORKTEAM_ARN,
+            "UiConfig": {"UiTemplateS3Uri": "s3://b/t"},
+            "TaskTitle": "t",
+            "TaskDescription": "d",
+            "NumberOfHumanWorkersPerDataObject": 1,
+            "TaskTimeLimitInSeconds": 60,
+        },
+        "LabelingJobOutput": {"OutputDatasetS3Uri": output_manifest},
+    }

@@ -6,6 +6,7 @@ import json
 
 from handlers.label import build_label
 from handlers.output_manifest import OutputManifestLine, parse_output_manifest_line
+from handlers.qa import check_skeletons
 from handlers.submission import parse_answer
 from scripts.worker_scores import WorkerScore, format_scores, worker_scores
 from tests.scripts import manifests
@@ -180,3 +181,15 @@ def test_an_empty_job_has_no_rows() -> None:
         == []
     )
     assert len(format_scores([]).splitlines()) == 1  # the header
+
+
+def test_a_lone_workers_qa_flags_are_the_labels_own() -> None:
+    # Scores take a lone worker's flags from the label (found by the same checks on the
+    # same skeletons) instead of running the checks again: the same skeletons flagged.
+    label = job()[2].label
+    assert label is not None
+    [worker] = label.workers
+    assert worker.same_as_consolidated and worker.updated_annotations is not None
+    again = check_skeletons(worker.updated_annotations, COCO, WIDTH, HEIGHT)
+    flagged = {f.skeleton for f in again if f.skeleton is not None}
+    assert flagged == {f.skeleton for f in label.qa_flags if f.skeleton is not None} == {0}

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from components.worker_template import TEMPLATE_PATH, render_worker_template
-from handlers.rig import Rig
+from handlers.rig import Rig, load_rig
+from handlers.task_input import build_task_input
 from scripts.preview_groundtruth import CROWD_HTML_ELEMENTS_URL, render_task
-from tests.ui.harness import PERSON, Skeleton, rig_attributes
+from tests.ui.harness import PERSON, READY_PROBE, Skeleton, rig_attributes
 
 pytestmark = pytest.mark.browser
 
@@ -65,6 +66,32 @@ def test_xss_in_label_name_issues_and_instructions_does_not_execute(page, server
     assert XSS in sk.el.locator(".cards").inner_text()
     assert XSS in page.locator("[slot=instructions]").inner_text()
     assert XSS in sk.el.locator(".confirm").inner_text()
+
+
+def test_xss_in_review_reasons_from_the_lambda_through_the_template_stays_text(page, server):
+    # A review line's reasons reach the page only through the pre-annotation Lambda's
+    # annotation_issues and the template's escaped annotationIssues attribute.
+    breakout = '" onmouseover="window.pwned=1" x="'
+    reasons = [XSS, breakout, "{{ task.input.image_s3_uri }} {% raw %}"]
+    data_object = {
+        "source-ref": "s3://b/labeling_jobs/images/test.jpg",
+        "review": {"reasons": [{"code": "audit", "reason": r} for r in reasons]},
+    }
+    deployed = render_worker_template(
+        TEMPLATE_PATH.read_text(),
+        component_url="/assets/crowd-2d-skeleton.js",
+        rig=load_rig("coco-person-17"),
+        instructions="Label each person.",
+    ).replace(CROWD_HTML_ELEMENTS_URL, "/stand-in.js")
+    task_input = build_task_input(data_object, load_rig("coco-person-17"))
+    html = render_task(deployed, task_input, lambda uri: "/img/test.jpg")
+    page.goto(server.add("/page/xss-review", READY_PROBE + html))
+    sk = Skeleton(page).wait_ready()
+    sk.el.hover()
+    page.wait_for_timeout(100)
+    assert page.evaluate("() => window.pwned") is None
+    assert sk.el.get_attribute("onmouseover") is None
+    assert sk.el.locator(".issues li").all_inner_texts() == reasons
 
 
 MALFORMED = {
