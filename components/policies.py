@@ -527,6 +527,22 @@ def data_key_policy(
 #: Pulumi names each resource after its logical name plus a random suffix; the
 #: deployer's grants follow those names (components/*.py), for any account and region.
 _STACK_BUCKETS = ("assets-bucket-*", "assets-logs-bucket-*")
+#: What Pulumi does to a role it owns with inline policies: create, read, update, tag, delete.
+MANAGE_ROLE_ACTIONS = (
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRoleDescription",
+)
 
 
 def _arn(partition: str, service: str, resource: str, region: str = "*") -> str:
@@ -624,21 +640,7 @@ def deployer_policy(*, production: bool, partition: str = "aws") -> str:
         {
             "Sid": "ManageStackRoles",
             "Effect": "Allow",
-            "Action": [
-                "iam:CreateRole",
-                "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:GetRole",
-                "iam:GetRolePolicy",
-                "iam:ListAttachedRolePolicies",
-                "iam:ListInstanceProfilesForRole",
-                "iam:ListRolePolicies",
-                "iam:PutRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:UpdateRoleDescription",
-            ],
+            "Action": list(MANAGE_ROLE_ACTIONS),
             "Resource": [
                 f"arn:{partition}:iam::*:role/ground-truth-execution-role-*",
                 f"arn:{partition}:iam::*:role/lambdas-*-annotation-role-*",
@@ -964,21 +966,7 @@ def self_hosted_deployer_policy(*, partition: str = "aws") -> str:
         {
             "Sid": "ManageTaskServiceRole",
             "Effect": "Allow",
-            "Action": [
-                "iam:CreateRole",
-                "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:GetRole",
-                "iam:GetRolePolicy",
-                "iam:ListAttachedRolePolicies",
-                "iam:ListInstanceProfilesForRole",
-                "iam:ListRolePolicies",
-                "iam:PutRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:UpdateRoleDescription",
-            ],
+            "Action": list(MANAGE_ROLE_ACTIONS),
             "Resource": f"arn:{partition}:iam::*:role/runner-task-service-role-*",
         },
         {
