@@ -127,8 +127,10 @@ class Task:
     #: Workers who were ever given this task (none of them is given it again).
     seen: frozenset[str] = frozenset()
     claim: Claim | None = None
-    #: The output-manifest line (``done``).
+    #: The output-manifest line (``done``), or where it is stored when it is too large to
+    #: keep with the task (``output_uri``).
     output: dict[str, Any] | None = None
+    output_uri: str | None = None
     #: Why the task failed (``failed``).
     reason: str | None = None
     #: A preview job's relabeling lease on a done task.
@@ -154,7 +156,8 @@ class Task:
         return None
 
     def slot_of(self, lease: str) -> int | None:
-        return next((i for i, s in enumerate(self.slots) if s is not None and s.lease == lease), None)
+        found = (i for i, s in enumerate(self.slots) if s is not None and s.lease == lease)
+        return next(found, None)
 
     def with_slot(self, index: int, slot: Slot | None) -> Task:
         slots = list(self.slots)
@@ -181,9 +184,7 @@ class TaskTable(Protocol):
 
     def list_jobs(self) -> list[Job]: ...
 
-    def update_job(
-        self, name: str, *, expect: Collection[JobStatus], **changes: Any
-    ) -> Job | None:
+    def update_job(self, name: str, *, expect: Collection[str], **changes: Any) -> Job | None:
         """Set ``changes`` (``status``, ``updated``, ``done``, ``failed``,
         ``output_manifest``) if the job's status is one of ``expect``; the new job, or None."""
         ...

@@ -79,6 +79,9 @@ FINISH_BATCH = 100
 MIN_URL_SECONDS = 60
 #: How long stop and settle wait for consolidations other requests have claimed.
 CLAIM_WAIT = 10.0
+#: Output lines larger than this (UTF-8 JSON bytes) are stored in the bucket instead of
+#: with their task (a DynamoDB item holds at most 400 KB, the input line included).
+OUTPUT_INLINE_MAX = 250_000
 STOPPED_REASON = "the job was stopped before any worker answered"
 EXPIRED_REASON = "no worker answered before the task lifetime ended"
 
@@ -279,7 +282,10 @@ class TaskService:
             job.name, task_id, index, slot, now=now, again=True
         ):
             raise Conflict(f"task {task_id} is with other workers now")
-        return self._render_or_fail(job, task, slot, now)
+        offer = self._render_or_fail(job, task, slot, now)
+        if offer is None:
+            raise Conflict(f"task {task_id} cannot be labeled: the pre-annotation handler refused")
+        return offer
 
     def _new_slot(self, job: Job, who: Identity, now: float) -> Slot:
         return Slot(who.worker_id, secrets.token_urlsafe(16), now + job.spec.time_limit, now)
@@ -292,12 +298,12 @@ class TaskService:
         except TemplateError:
             raise
         except ValueError as exc:
-            LOG.error("%s task %s: the pre-annotation handler rejected it: %s", job.name, task.id, exc)
+            LOG.error("%s task %s: pre-annotation handler: %s", job.name, task.id, exc)
             self._give_up(job, [task], f"pre-annotation handler: {exc}")
             return None
 
     def _render(self, job: Job, task: Task, slot: Slot, now: float) -> Assignment:
-        line = _reopened(task) if task.revision is not None else task.line
+        line = task.line if task.revision is None else _reopened(task, self.output_line(task))
         response = pre_annotate(pre_annotation_event(line, job.arn), self.rig)
         task_input = response["taskInput"]
         seconds = max(MIN_URL_SECONDS, int(slot.expires - now))
@@ -321,7 +327,7 @@ class TaskService:
     def release(self, job_name: str, task_id: int, who: Identity, lease: str) -> None:
         """Give a lease back: the task goes to another worker (never to this one again)."""
         task = self._task(self.job(job_name), task_id)
-        slot, index = self._held(task, lease, who)
+        _, index = self._held(task, lease, who)
         if not self.tasks.release(job_name, task_id, index, lease):
             raise Conflict(f"your lease on task {task_id} has ended already")
         LOG.info("%s task %s: lease given back", job_name, task_id)
@@ -373,6 +379,7 @@ class TaskService:
 
     def _held(self, task: Task, lease: str, who: Identity) -> tuple[Slot, int | None]:
         """The slot (and its index; None for a revision) that ``who`` holds with ``lease``."""
+        slot: Slot | None
         if task.revision is not None and task.revision.lease == lease:
             slot, index = task.revision, None
         else:
@@ -393,9 +400,7 @@ class TaskService:
         job = self.tasks.get_job(job_name)
         if job is not None and job.status != "InProgress":
             return f"{job_name} is {job.status}: it takes no more answers"
-        return (
-            f"your lease on task {task_id} ended before the answer was stored; ask for the next task"
-        )
+        return f"your lease on task {task_id} ended before the answer was stored; ask for the next"
 
     def _revise(self, job: Job, task: Task, revision: Slot, uri: str, now: float) -> Receipt:
         slots = list(task.slots)
@@ -404,7 +409,7 @@ class TaskService:
         labels = self._labels(job, [relabeled], now)
         if task.id not in labels:
             raise Conflict(f"task {task.id} could not be consolidated again; the old label stays")
-        done = replace(relabeled, state="done", output=labels[task.id])
+        done = self._labeled(job, relabeled, labels[task.id])
         if not self.tasks.revise(done, revision.lease, now=now):
             raise Conflict(f"your lease on task {task.id} ended before the answer was stored")
         self.write_output_manifest(job)
@@ -426,7 +431,7 @@ class TaskService:
         failed = 0
         for task in claimed:
             if task.id in labels:
-                final = replace(task, state="done", output=labels[task.id], claim=None)
+                final = self._labeled(job, replace(task, claim=None), labels[task.id])
             else:
                 failed += 1
                 reason = "the post-annotation handler returned no label for it"
@@ -476,6 +481,26 @@ class TaskService:
                 created=created,
             )
         return labels
+
+    def _labeled(self, job: Job, task: Task, output: dict[str, Any]) -> Task:
+        """``task`` done with its output line; a line too large to keep with the task
+        goes to the bucket (under the job's consolidated-annotation folder)."""
+        body = json.dumps(output, ensure_ascii=False).encode("utf-8")
+        if len(body) <= OUTPUT_INLINE_MAX:
+            return replace(task, state="done", output=output, output_uri=None)
+        prefix = output_prefix(job.spec.output_path, job.name)
+        uri = f"{prefix}annotations/consolidated-annotation/pose-labeling-lines/{task.id}.json"
+        self.objects.write(uri, body, "application/json")
+        return replace(task, state="done", output=None, output_uri=uri)
+
+    def output_line(self, task: Task) -> dict[str, Any] | None:
+        """A done task's output-manifest line, wherever it is kept."""
+        if task.output is not None:
+            return task.output
+        if task.output_uri is not None:
+            value = json.loads(self.objects.read(task.output_uri))
+            return value if isinstance(value, dict) else None
+        return None
 
     def _answer_content(self, uri: str | None) -> Any:
         """The answer in a worker-response file as ``annotationData.content`` (a JSON
@@ -625,8 +650,9 @@ class TaskService:
     def _output_lines(self, job: Job, *, include_open: bool) -> Iterator[dict[str, Any]]:
         spec = job.spec
         for task in self.tasks.all_tasks(job.name):
-            if task.state == "done" and task.output is not None:
-                yield task.output
+            output = self.output_line(task) if task.state == "done" else None
+            if output is not None:
+                yield output
             elif task.state == "failed" or include_open:
                 yield unlabeled_line(
                     task.line,
@@ -653,10 +679,10 @@ class TaskService:
         self.objects.write(uri, body, "application/json")
 
 
-def _reopened(task: Task) -> dict[str, Any]:
+def _reopened(task: Task, output: dict[str, Any] | None) -> dict[str, Any]:
     """A labeled object opened again starts from its label, as an adjustment task does."""
     line = {k: v for k, v in task.line.items() if k not in PRE_ANNOTATION_KEYS}
-    output = task.output or {}
+    output = output or {}
     label = next(
         (
             v

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from handlers.task_records import Claim, Job, JobStatus, Slot, Task
+from handlers.task_records import Claim, Job, Slot, Task
 
 
 class LocalTaskTable:
@@ -44,9 +44,7 @@ class LocalTaskTable:
         with self._lock:
             return [self._jobs[name] for name in sorted(self._jobs)]
 
-    def update_job(
-        self, name: str, *, expect: Collection[JobStatus], **changes: Any
-    ) -> Job | None:
+    def update_job(self, name: str, *, expect: Collection[str], **changes: Any) -> Job | None:
         with self._lock:
             job = self._jobs.get(name)
             if job is None or job.status not in expect:
@@ -228,7 +226,7 @@ class _S3Shim:
     def __init__(self, objects: LocalObjects) -> None:
         self._objects = objects
 
-    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
         import io
 
         try:
@@ -237,7 +235,7 @@ class _S3Shim:
             raise _NoSuchKey(Key) from None
         return {"Body": io.BytesIO(body)}
 
-    def put_object(self, *, Bucket: str, Key: str, Body: bytes, **extra: Any) -> dict[str, Any]:  # noqa: N803
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, **extra: Any) -> dict[str, Any]:
         self._objects.write(f"s3://{Bucket}/{Key}", Body, str(extra.get("ContentType", "")))
         return {}
 
