@@ -80,10 +80,15 @@ def _output(
             f"unsupported Liquid filter at character {position}: {filter_name}"
             f" (only {GRANT_READ_ACCESS})"
         )
-    text = _text(key, task_input.get(key))
+    value = task_input.get(key)
     if filter_name == GRANT_READ_ACCESS:
-        text = grant_read_access(text)
-    return text.translate(_ESCAPES)
+        if not isinstance(value, str):
+            raise TemplateError(
+                f"task.input.{key}: {GRANT_READ_ACCESS} needs an s3:// URI, got"
+                f" {'nothing' if value is None else type(value).__name__}"
+            )
+        return grant_read_access(value).translate(_ESCAPES)
+    return _text(key, value).translate(_ESCAPES)
 
 
 def _text(key: str, value: Any) -> str:
