@@ -233,7 +233,7 @@ class TaskService:
             candidates = self.tasks.open_tasks(
                 job.name, worker=who.worker_id, now=now, after=after, limit=PAGE
             )
-            for candidate in candidates:
+            for candidate in _spread(candidates, in_order=job.spec.preview):
                 offer = self._lease(job, candidate, who, now)
                 if offer is not None:
                     return offer
@@ -340,6 +340,8 @@ class TaskService:
         job = self.job(job_name)
         task = self._task(job, task_id)
         now = self.clock()
+        if job.status != "InProgress":
+            raise Conflict(f"{job.name} is {job.status}: it takes no more answers")
         slot, index = self._held(task, lease, who)
         if slot.answer is not None:
             raise Conflict(f"you have submitted task {task_id} already")
@@ -348,8 +350,6 @@ class TaskService:
                 f"your time for task {task_id} ran out ({job.spec.time_limit} s);"
                 " ask for the next task"
             )
-        if job.status != "InProgress":
-            raise Conflict(f"{job.name} is {job.status}: it takes no more answers")
         prefix = output_prefix(job.spec.output_path, job.name)
         uri = worker_response_uri(prefix, task_id, _slot_index(task, index, who), now)
         self._write_json(
@@ -368,11 +368,15 @@ class TaskService:
         if not self.tasks.answer(job.name, task_id, index, lease, uri, now=now):
             raise Conflict(self._refusal(job.name, task_id, lease))
         LOG.info("%s task %s: answer %s stored", job.name, task_id, index)
-        answered = self.tasks.get_task(job.name, task_id)
+        # This answer completed the task if it filled the last empty slot; otherwise other
+        # workers may have answered meanwhile, so read the task again to know.
+        answered = task.with_slot(index, replace(slot, answer=uri, submitted=now))
+        if not answered.complete:
+            answered = self.tasks.get_task(job.name, task_id) or answered
         consolidated = False
-        if answered is not None and answered.state == "open" and answered.complete:
-            consolidated = task_id in self._consolidate(job, [answered], now)
-            job = self.job(job.name)
+        if answered.state == "open" and answered.complete:
+            closed, job = self._consolidate(job, [answered], now)
+            consolidated = task_id in closed
         return Receipt(
             job.name, task_id, _image_name(task), consolidated, self._manifest_location(job)
         )
@@ -416,8 +420,9 @@ class TaskService:
         return Receipt(job.name, task.id, _image_name(task), True, self._manifest_location(job))
 
     # ---------------------------------------------------------- consolidation
-    def _consolidate(self, job: Job, tasks: Sequence[Task], now: float) -> set[int]:
-        """Claim and consolidate ``tasks`` (each has an answer); the IDs that were closed."""
+    def _consolidate(self, job: Job, tasks: Sequence[Task], now: float) -> tuple[set[int], Job]:
+        """Claim and consolidate ``tasks`` (each has an answer); the IDs that were closed,
+        and the job after counting them."""
         claim = Claim(secrets.token_urlsafe(12), now)
         claimed = [
             t
@@ -425,7 +430,7 @@ class TaskService:
             if (t := self.tasks.claim(job.name, task.id, claim, stale_before=now - CLAIM_TIMEOUT))
         ]
         if not claimed:
-            return set()
+            return set(), job
         labels = self._labels(job, claimed, now)
         closed = set()
         failed = 0
@@ -439,8 +444,7 @@ class TaskService:
             if self.tasks.close(final, claim.id):
                 closed.add(task.id)
         LOG.info("%s: %s objects consolidated", job.name, len(closed) - failed)
-        self._counted(job.name, done=len(closed) - failed, failed=failed)
-        return closed
+        return closed, self._counted(job.name, done=len(closed) - failed, failed=failed)
 
     def _labels(self, job: Job, tasks: Sequence[Task], now: float) -> dict[int, dict[str, Any]]:
         """Run the post-annotation handler on ``tasks`` as Ground Truth would: the payload
@@ -525,9 +529,10 @@ class TaskService:
         if failed:
             self._counted(job.name, failed=failed)
 
-    def _counted(self, job_name: str, *, done: int = 0, failed: int = 0) -> None:
+    def _counted(self, job_name: str, *, done: int = 0, failed: int = 0) -> Job:
         """Count closed objects; write the output manifest when that finished the job (or,
-        for a preview job, always; or when the job ended while they were consolidated)."""
+        for a preview job, always; or when the job ended while they were consolidated).
+        The job, counted."""
         job = self.tasks.count(job_name, done=done, failed=failed, now=self.clock())
         if job.spec.preview:
             self.write_output_manifest(job)
@@ -535,7 +540,7 @@ class TaskService:
             self.write_output_manifest(job)  # stop or settle wrote it before this label
         elif job.status == "InProgress" and job.done + job.failed >= job.total:
             uri = self.write_output_manifest(job)
-            self.tasks.update_job(
+            completed = self.tasks.update_job(
                 job_name,
                 expect=("InProgress",),
                 status="Completed",
@@ -543,6 +548,8 @@ class TaskService:
                 updated=self.clock(),
             )
             LOG.info("%s completed: %s labeled, %s failed", job_name, job.done, job.failed)
+            return completed or job
+        return job
 
     # ------------------------------------------------------------- job's end
     def stop(self, job_name: str) -> Job:
@@ -579,8 +586,7 @@ class TaskService:
                 and (t.claim is None or t.claim.at < now - CLAIM_TIMEOUT)
             ]
             for batch in _batches(stuck, FINISH_BATCH):
-                self._consolidate(job, batch, now)
-            job = self.job(job_name)
+                _, job = self._consolidate(job, batch, now)
         return self.progress(job)
 
     def progress(self, job: Job) -> Progress:
@@ -706,6 +712,15 @@ def _slot_index(task: Task, index: int | None, who: Identity | Slot) -> int:
 
 def _image_name(task: Task) -> str:
     return str(task.line.get("source-ref", "")).rsplit("/", 1)[-1]
+
+
+def _spread(candidates: list[Task], *, in_order: bool) -> list[Task]:
+    """The candidates from a random one on, so that workers asking at the same moment try
+    different tasks instead of racing for the first; in manifest order for the preview."""
+    if in_order or not candidates:
+        return candidates
+    start = secrets.randbelow(len(candidates))
+    return candidates[start:] + candidates[:start]
 
 
 def _batches(items: Sequence[Task], size: int) -> Iterator[Sequence[Task]]:
