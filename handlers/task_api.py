@@ -225,5 +225,6 @@ def _client(service: str) -> Any:
             signature_version="s3v4" if service == "s3" else None,
             s3={"addressing_style": "virtual"} if service == "s3" else None,
         )
-        _clients[service] = boto3.client(service, config=config)
+        make: Any = boto3.client  # one call for both services (the stubs type each name)
+        _clients[service] = make(service, config=config)
     return _clients[service]
