@@ -46,6 +46,13 @@ BUCKET_ENV = "POSE_LABELING_BUCKET"
 TEMPLATE_ENV = "POSE_LABELING_TEMPLATE_S3_URI"
 GROUP_ENV = "POSE_LABELING_WORKTEAM_GROUP"
 KMS_ENV = "POSE_LABELING_KMS_KEY_ID"
+#: The routes API Gateway sends here (each behind the JWT authorizer).
+ROUTES = (
+    "GET /jobs",
+    "POST /jobs/{job}/next",
+    "POST /jobs/{job}/tasks/{task}/submit",
+    "POST /jobs/{job}/tasks/{task}/release",
+)
 #: A request body past this is refused before it is parsed (an answer plus its envelope).
 MAX_BODY_CHARS = MAX_ANSWER_CHARS + 10_000
 _JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
@@ -126,6 +133,8 @@ def _route(
     route: str, event: Mapping[str, Any], service: TaskService, who: Identity
 ) -> dict[str, Any]:
     params = event.get("pathParameters") or {}
+    if route not in ROUTES:
+        raise Refused(404, f"no route {route}")
     if route == "GET /jobs":
         return {"jobs": [_job_summary(job) for job in service.jobs()]}
     job = _job_name(params)
@@ -144,10 +153,8 @@ def _route(
         if not isinstance(answer, dict):
             raise Refused(400, "the request has no answer (a JSON object of the form's fields)")
         return service.submit(job, task, who, lease, answer).to_jsonable()
-    if route == "POST /jobs/{job}/tasks/{task}/release":
-        service.release(job, task, who, lease)
-        return {"released": True}
-    raise Refused(404, f"no route {route}")
+    service.release(job, task, who, lease)
+    return {"released": True}
 
 
 def _job_summary(job: Any) -> dict[str, Any]:
