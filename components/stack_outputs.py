@@ -6,7 +6,8 @@ here, so scripts can use it without loading the Pulumi SDK.
 
 ``OUTPUT_NAMES`` are required: every deployed stack has them. The fields with a
 default (``OPTIONAL_OUTPUT_NAMES``) are exported when the stack has the thing
-they name, and are None otherwise.
+they name, and are None otherwise; ``runner`` is always exported, and a stack
+deployed before it existed reads back as ``groundtruth``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from handlers.rig import Rig, RigError, load_rig
+
+#: Who hands out the labeling tasks (the ``runner`` setting and output).
+GROUND_TRUTH_RUNNER = "groundtruth"
+SELF_HOSTED_RUNNER = "self-hosted"
+RUNNERS = (GROUND_TRUTH_RUNNER, SELF_HOSTED_RUNNER)
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,18 @@ class StackOutputs:
     workteam_arn: str | None = None
     #: Where that team's workers sign in and label: ``https://<workforce subdomain>``.
     labeling_portal_url: str | None = None
+    #: ``groundtruth`` or ``self-hosted``: who hands out the tasks of the stack's jobs.
+    runner: str = GROUND_TRUTH_RUNNER
+    #: Self-hosted runner only: the task service's HTTP API (``https://...execute-api...``).
+    task_api_url: str | None = None
+    #: Self-hosted runner only: where workers sign in and label, ``https://<cdn>/portal/``.
+    worker_portal_url: str | None = None
+    #: Self-hosted runner only: the DynamoDB table holding jobs, tasks and leases.
+    tasks_table_name: str | None = None
+    #: Self-hosted runner only: the portal's public Cognito app client.
+    portal_client_id: str | None = None
+    #: Self-hosted runner only: the Cognito sign-in pages, ``https://...auth.<region>.amazoncognito.com``.
+    portal_auth_domain: str | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "stack outputs") -> StackOutputs:
