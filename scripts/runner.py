@@ -29,7 +29,7 @@ def task_service(outputs: StackOutputs, clients: AwsClients) -> TaskService:
     if not outputs.tasks_table_name:
         raise UserError(
             "stack output tasks_table_name is missing although the runner is self-hosted:"
-            " run `pulumi up` to finish deploying the runner"
+            " run pulumi up to finish deploying the runner"
         )
     objects = S3Objects(clients.s3, kms_key_id=outputs.kms_key_id)
     return TaskService(
