@@ -244,3 +244,59 @@ def test_task_api_lambda_handler_names_a_missing_setting(deployed, monkeypatch, 
     monkeypatch.delenv("POSE_LABELING_TASKS_TABLE")
     with pytest.raises(RuntimeError, match="POSE_LABELING_TASKS_TABLE is not set"):
         lambda_handler(event("GET /jobs", job=None))
+
+
+LAMBDA_ONLY = """
+import importlib.abc, json, os, sys
+BLOCKED = {"liquid", "markupsafe", "yaml", "PIL", "numpy", "orjson", "tqdm", "pulumi",
+           "moto", "scripts", "components", "tests"}
+
+class NotInTheLambda(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is not in the Lambda runtime")
+        return None
+
+sys.meta_path.insert(0, NotInTheLambda())
+import handlers.task_api, handlers.task_store_aws
+from handlers.post_annotation import consolidate_batch
+from handlers.pre_annotation import pre_annotate
+from handlers.rig import load_rig
+from handlers.task_groundtruth import payload_entry, post_annotation_event, pre_annotation_event
+from handlers.task_template import render_task
+
+rig = load_rig("coco-person-17")
+line = {"source-ref": "s3://b/labeling_jobs/images/a.jpg"}
+task_input = pre_annotate(pre_annotation_event(line, "arn:j"), rig)["taskInput"]
+html = render_task(sys.stdin.read(), task_input, lambda uri: "https://signed/" + uri)
+event = post_annotation_event(arn="arn:j", label_attribute="pose", output_prefix="s3://b/o/j/",
+    max_workers=1, payload=[payload_entry(0, line["source-ref"], [("w", os.environ["ANSWER"])])])
+[item] = consolidate_batch(event, rig)
+print(json.dumps({"html": 'imgSrc="https://signed/s3://b/labeling_jobs/images/a.jpg"' in html,
+                  "label": item["consolidatedAnnotation"]["content"]["pose"]["image_file_name"],
+                  "imported": sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)}))
+"""
+
+
+def test_task_service_needs_only_what_the_lambda_runtime_has(tmp_path):
+    """The task service's modules import, render a task and consolidate an answer with
+    python-liquid, PyYAML, Pillow, scripts/ and components/ all unimportable: the Lambda
+    runtime has the standard library and boto3."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", LAMBDA_ONLY],
+        input=deployed_template(),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repo), "ANSWER": json.dumps(answer("a.jpg"))},
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result == {"html": True, "label": "a.jpg", "imported": []}
