@@ -143,3 +143,13 @@ def test_task_template_refuses_a_value_it_cannot_write(value):
         render_task(
             TEMPLATES["coco"], {"image_s3_uri": "s3://b/a.jpg", "image_name": value}, presign
         )
+
+
+def test_task_template_the_portal_swaps_the_script_the_template_loads():
+    """The portal (JavaScript) replaces Ground Truth's elements with our crowd-form by URL:
+    the URL it looks for is the one the template loads."""
+    from scripts.preview_groundtruth import CROWD_HTML_ELEMENTS_URL
+
+    portal = (TEMPLATE_PATH.parent / "portal" / "portal.js").read_text(encoding="utf-8")
+    assert f'const GROUND_TRUTH_ELEMENTS = "{CROWD_HTML_ELEMENTS_URL}";' in portal
+    assert f'<script src="{CROWD_HTML_ELEMENTS_URL}"></script>' in TEMPLATES["coco"]
