@@ -272,6 +272,9 @@ class TaskService:
             return self._render(job, task, task.revision, now)
         slot = self._new_slot(job, who, now)
         if task.state == "done":
+            if len(task.slots) > 1 and all(s.worker != who.worker_id for s in task.answers):
+                # The new answer replaces the worker's own; they have none here.
+                raise Conflict(f"task {task_id} was labeled by other workers; only they relabel it")
             if not self.tasks.lease_revision(job.name, task_id, slot, now=now):
                 raise Conflict(f"task {task_id} is being relabeled in another window")
             return self._render(job, replace(task, revision=slot), slot, now)

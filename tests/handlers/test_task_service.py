@@ -6,8 +6,10 @@ storage too (the preview's), since both go through the same service.
 
 from __future__ import annotations
 
+import html
 import json
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -351,3 +353,26 @@ def test_task_service_leases_hold_under_concurrency(service):
         assert len(workers_) == 2 == len(set(workers_)), f"object {i}: {workers_}"
     responses = keys(service, PREFIX + "annotations/worker-response/")
     assert len(responses) == 60  # no answer beyond the two slots of each object
+
+
+def test_task_service_a_preview_job_reopens_a_labeled_image_for_its_worker(clock, tmp_path):
+    """The preview's own rule: a labeled image opens again, from its label, and the new
+    answer replaces the worker's own; with several answers, only its workers may."""
+    service = local_service(clock, tmp_path)
+    service.register(spec(JOB, workers=2, preview=True), manifest(1), arn=ARN + JOB)
+    for name, x in (("ann", 100), ("bob", 120)):
+        offer = lease(service, name)
+        service.submit(JOB, 0, worker(name), offer.lease, answer(offer.image_name, x))
+    with pytest.raises(Conflict, match="task 0 was labeled by other workers; only they relabel"):
+        service.next(JOB, worker("cy"), 0)
+    clock.advance(30)
+    again = lease(service, "ann", 0)
+    assert again.revision
+    first = output_lines(service)[0]["pose"]
+    shown = re.search(r'initialValues="([^"]*)"', again.html)[1]
+    assert json.loads(html.unescape(shown)) == first["updated_annotations"]  # from the label
+    service.submit(JOB, 0, worker("ann"), again.lease, answer(again.image_name, 140))
+    label = output_lines(service)[0]["pose"]
+    xs = sorted(w["updated_annotations"][0]["annotations"][0]["x"] for w in label["workers"])
+    assert xs == [120 + 62, 140 + 62]  # ann's answer replaced, bob's kept (nose at x + 62)
+    assert consolidated_ids(service) == {"0": 2}  # consolidated again, by design
