@@ -1,8 +1,8 @@
 """The boto3 clients a script uses, created on first use and injectable for tests.
 
-Tests pass ``AwsClients(s3=..., sagemaker=...)`` (a moto-server S3 client, a
-SageMaker client under ``botocore.stub.Stubber``) to a script's ``main``; real
-runs create them for the stack's region.
+Tests pass ``AwsClients(s3=..., sagemaker=..., dynamodb=...)`` (moto-server S3 and
+DynamoDB clients, a SageMaker client under ``botocore.stub.Stubber``) to a script's
+``main``; real runs create them for the stack's region.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
 
@@ -27,11 +28,13 @@ class AwsClients:
         *,
         s3: S3Client | None = None,
         sagemaker: SageMakerClient | None = None,
+        dynamodb: DynamoDBClient | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.region = region
         self._s3 = s3
         self._sagemaker = sagemaker
+        self._dynamodb = dynamodb
         self._concurrency = concurrency
 
     def _config(self) -> Config:
@@ -53,3 +56,11 @@ class AwsClients:
             session = boto3.session.Session(region_name=self.region)
             self._sagemaker = session.client("sagemaker", config=self._config())
         return self._sagemaker
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The self-hosted runner's table."""
+        if self._dynamodb is None:
+            session = boto3.session.Session(region_name=self.region)
+            self._dynamodb = session.client("dynamodb", config=self._config())
+        return self._dynamodb

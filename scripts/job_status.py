@@ -11,6 +11,13 @@ manifest once there is one, the failure reason). --wait polls with a progress
 bar on stderr until the job is Completed, Failed or Stopped, and exits 1 unless
 it Completed. --stop asks for confirmation (or takes --yes): a stopped job
 cannot be restarted, though the labels finished so far are kept.
+
+On a stack whose runner is self-hosted (docs/self-hosted.md) the job is read from
+the stack's task table, in the same form, with how many tasks are with workers
+now. Reading it also finishes what is due: a job whose task lifetime has ended
+is completed, and an object whose consolidation was interrupted is consolidated.
+--stop stops handing out tasks, consolidates every object with an answer, and
+writes the output manifest of what is done.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from scripts import gt_limits, stack
+from handlers.task_groundtruth import utc
+from handlers.task_service import Conflict, NotFound, Progress, TaskService
+from scripts import gt_limits, runner, stack
 from scripts.aws import AwsClients
 from scripts.cli import EXIT_FAILURE, ArgumentParser, UserError, run
 
@@ -68,17 +77,72 @@ def status(
         raise UserError("--yes only goes with --stop")
     outputs = stack.read(args)
     clients = clients or AwsClients(outputs.region)
-    job: Mapping[str, Any] = clients.sagemaker.describe_labeling_job(LabelingJobName=args.job_name)
+    name = args.job_name
+    portal_url = outputs.labeling_portal_url
+    if runner.is_self_hosted(outputs):
+        service = runner.task_service(outputs, clients)
+        portal_url = outputs.worker_portal_url
+
+        def poll() -> Mapping[str, Any]:
+            return self_hosted_job(service, name)
+
+        def stop_job() -> str:
+            return _stop_self_hosted(service, name)
+
+    else:
+        ground_truth = clients
+
+        def poll() -> Mapping[str, Any]:
+            return ground_truth.sagemaker.describe_labeling_job(LabelingJobName=name)
+
+        def stop_job() -> str:
+            return _stop_in_ground_truth(ground_truth, name)
+
+    job = poll()
     if args.stop:
-        return stop(clients, job, assume_yes=args.yes)
+        return stop(stop_job, job, assume_yes=args.yes)
     if args.wait:
-        job = wait(clients, job, interval=args.interval, sleep=sleep)
-    print(describe(job, portal_url=outputs.labeling_portal_url))
+        job = wait(poll, job, interval=args.interval, sleep=sleep)
+    print(describe(job, portal_url=portal_url))
     return 0 if not args.wait or job["LabelingJobStatus"] == "Completed" else EXIT_FAILURE
 
 
+def self_hosted_job(service: TaskService, name: str) -> dict[str, Any]:
+    """A self-hosted job in the form ``describe_labeling_job`` answers, after finishing
+    what is due (:meth:`TaskService.settle`)."""
+    try:
+        progress = service.settle(name)
+    except NotFound:
+        raise UserError(f"{name}: the stack's runner has no job of this name") from None
+    return describe_self_hosted(progress)
+
+
+def describe_self_hosted(progress: Progress) -> dict[str, Any]:
+    job = progress.job
+    unlabeled = job.total - job.done - job.failed
+    described: dict[str, Any] = {
+        "LabelingJobName": job.name,
+        "LabelingJobArn": job.arn,
+        "LabelingJobStatus": job.status,
+        "LabelCounters": {
+            "TotalLabeled": job.done,
+            "HumanLabeled": job.done,
+            "MachineLabeled": 0,
+            "FailedNonRetryableError": job.failed,
+            "Unlabeled": unlabeled,
+        },
+        "CreationTime": utc(job.created),
+        "LastModifiedTime": utc(job.updated),
+        "SelfHosted": {"leased": progress.leased, "answers_waiting": progress.answers_waiting},
+    }
+    if job.output_manifest:
+        described["LabelingJobOutput"] = {"OutputDatasetS3Uri": job.output_manifest}
+    return described
+
+
 def describe(job: Mapping[str, Any], *, portal_url: str | None = None) -> str:
-    """The job's facts; ``portal_url`` (the stack's workforce) is shown for a private team."""
+    """The job's facts; ``portal_url`` (the stack's workforce, or its runner's portal) is
+    shown for a private team and for a self-hosted job."""
     counts = job.get("LabelCounters", {})
     lines = [
         ("job", job["LabelingJobName"]),
@@ -87,9 +151,20 @@ def describe(job: Mapping[str, Any], *, portal_url: str | None = None) -> str:
         ("created", _time(job.get("CreationTime"))),
         ("modified", _time(job.get("LastModifiedTime"))),
     ]
+    if "SelfHosted" in job:
+        working = job["SelfHosted"]
+        lines.insert(1, ("runner", "self-hosted (the stack's own task service)"))
+        lines.append(
+            (
+                "working",
+                f"{working['leased']} images with workers now,"
+                f" {working['answers_waiting']} answers waiting for more workers",
+            )
+        )
     team = job.get("HumanTaskConfig", {}).get("WorkteamArn", "")
-    if portal_url and gt_limits.is_private_workforce(team):
-        # Every private team in the region works in the one workforce's portal.
+    if portal_url and (gt_limits.is_private_workforce(team) or "SelfHosted" in job):
+        # Every private team in the region works in the one workforce's portal; a
+        # self-hosted job's workers, in the runner's.
         lines.append(("portal", portal_url))
     if job.get("FailureReason"):
         lines.append(("failure", " ".join(str(job["FailureReason"]).split())))
@@ -122,13 +197,13 @@ def _time(value: Any) -> str:
 
 
 def wait(
-    clients: AwsClients,
+    poll: Callable[[], Mapping[str, Any]],
     job: Mapping[str, Any],
     *,
     interval: float,
     sleep: Callable[[float], None],
 ) -> Mapping[str, Any]:
-    """Poll ``describe_labeling_job`` until a final state (botocore has no waiter for jobs)."""
+    """Poll the job until a final state (botocore has no waiter for labeling jobs)."""
     name = job["LabelingJobName"]
     with tqdm(desc=name, unit="image", disable=None, file=sys.stderr) as bar:
         while True:
@@ -139,10 +214,10 @@ def wait(
             if job["LabelingJobStatus"] in FINAL_STATES:
                 return job
             sleep(interval)
-            job = clients.sagemaker.describe_labeling_job(LabelingJobName=name)
+            job = poll()
 
 
-def stop(clients: AwsClients, job: Mapping[str, Any], *, assume_yes: bool) -> int:
+def stop(stop_job: Callable[[], str], job: Mapping[str, Any], *, assume_yes: bool) -> int:
     name = job["LabelingJobName"]
     state = job["LabelingJobStatus"]
     if state in (*FINAL_STATES, "Stopping"):
@@ -159,9 +234,24 @@ def stop(clients: AwsClients, job: Mapping[str, Any], *, assume_yes: bool) -> in
         if answer not in ("y", "yes"):
             print("not stopped", file=sys.stderr)
             return EXIT_FAILURE
-    clients.sagemaker.stop_labeling_job(LabelingJobName=name)
-    print(f"stopping {name}: labels finished so far are written to its output")
+    print(stop_job())
     return 0
+
+
+def _stop_in_ground_truth(clients: AwsClients, name: str) -> str:
+    clients.sagemaker.stop_labeling_job(LabelingJobName=name)
+    return f"stopping {name}: labels finished so far are written to its output"
+
+
+def _stop_self_hosted(service: TaskService, name: str) -> str:
+    try:
+        job = service.stop(name)
+    except Conflict as exc:
+        raise UserError(str(exc)) from None
+    return (
+        f"stopped {name}: {job.done} labeled, {job.failed} failed,"
+        f" {job.total - job.done - job.failed} unlabeled; output manifest: {job.output_manifest}"
+    )
 
 
 if __name__ == "__main__":

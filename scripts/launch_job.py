@@ -1,4 +1,4 @@
-"""Launch a Ground Truth pose-labeling job on the deployed stack.
+"""Launch a pose-labeling job on the deployed stack: in Ground Truth, or in the stack's own runner.
 
 Images come from a local folder (uploaded concurrently, resumable: files already
 in S3 with the same size and SHA-256 are skipped) or from an existing S3 prefix
@@ -22,8 +22,14 @@ examples:
       --pre-annotations predictions.coco.json --job-name run-42-review \\
       --workteam-arn arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/pose
 
+On a stack whose runner is self-hosted (docs/self-hosted.md), the same request
+is registered in the stack's task table instead (the job and one task per
+manifest line) and the stack's work team labels it in the stack's worker portal;
+--workteam-arn does not apply there.
+
 Prints the job name, its ARN, and where to follow it (console, worker portal,
-job_status). Progress goes to stderr; --dry-run prints the request as JSON.
+job_status). Progress goes to stderr; --dry-run prints the request as JSON (on a
+self-hosted stack, the job it would register).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import json
 import secrets
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +49,9 @@ from botocore.exceptions import ClientError
 from components.s3_layout import IMAGES_PREFIX, MANIFESTS_PREFIX, OUTPUT_PREFIX
 from components.stack_outputs import StackOutputs
 from handlers.output_manifest import DEFAULT_LABEL_ATTRIBUTE
-from scripts import gt_limits, manifest, pre_annotations, stack, upload
+from handlers.task_groundtruth import job_arn
+from handlers.task_service import Conflict
+from scripts import gt_limits, manifest, pre_annotations, runner, stack, upload
 from scripts.aws import DEFAULT_CONCURRENCY, AwsClients
 from scripts.cli import ArgumentParser, UsageError, UserError, run, warn
 from scripts.manifest import ManifestEntry
@@ -219,14 +227,14 @@ def launch(args: argparse.Namespace, clients: AwsClients | None) -> int:
     plan = prepare(args, outputs, clients)
     if args.dry_run:
         manifest.write(plan.manifest_text, plan.manifest_path)
-        print(json.dumps(plan.request, indent=2, ensure_ascii=False))
+        print(json.dumps(what_is_created(plan, outputs), indent=2, ensure_ascii=False))
         _progress(
             f"dry run: {len(plan.entries)} images, manifest written to {plan.manifest_path};"
             " nothing uploaded, no job created"
         )
         return 0
     if args.job_name:
-        require_unused_job_name(clients, plan.job_name)
+        require_unused_job_name(clients, plan.job_name, outputs)
     if plan.local_images and plan.images_uri is not None:
         _upload_images(args, clients, plan.local_images, plan.images_uri)
     submit_job(plan, outputs, clients)
@@ -235,7 +243,8 @@ def launch(args: argparse.Namespace, clients: AwsClients | None) -> int:
 
 def submit_job(plan: Launch, outputs: StackOutputs, clients: AwsClients) -> str:
     """The last steps of every launch, once the images are in S3: write the manifest
-    (locally and to S3), create the job, print where to follow it; its ARN."""
+    (locally and to S3), create the job with the stack's runner, print where to follow
+    it; its ARN."""
     manifest.write(plan.manifest_text, plan.manifest_path)
     clients.s3.put_object(
         Bucket=plan.manifest_uri.bucket,
@@ -243,10 +252,45 @@ def submit_job(plan: Launch, outputs: StackOutputs, clients: AwsClients) -> str:
         Body=plan.manifest_text.encode("utf-8"),
         ContentType="application/jsonlines",
     )
-    response = clients.sagemaker.create_labeling_job(**plan.request)
-    arn = str(response["LabelingJobArn"])
+    arn = create_job(plan, outputs, clients)
     _report(plan, arn, outputs)
     return arn
+
+
+def create_job(plan: Launch, outputs: StackOutputs, clients: AwsClients) -> str:
+    """Create the planned job with the stack's runner; its ARN.
+
+    Ground Truth: ``CreateLabelingJob`` with the request. Self-hosted: the job and one
+    task per line of the manifest (as uploaded) registered in the stack's task table.
+    """
+    if not runner.is_self_hosted(outputs):
+        response = clients.sagemaker.create_labeling_job(**plan.request)
+        return str(response["LabelingJobArn"])
+    arn = job_arn(
+        plan.job_name,
+        region=outputs.region,
+        account=runner.account_of(outputs.ground_truth_role_arn),
+    )
+    lines = [json.loads(line) for line in plan.manifest_text.splitlines()]
+    service = runner.task_service(outputs, clients)
+    try:
+        service.register(runner.job_spec(plan.request), lines, arn=arn)
+    except Conflict as exc:
+        raise UsageError(f"--job-name {plan.job_name}: {exc}") from None
+    return arn
+
+
+def what_is_created(plan: Launch, outputs: StackOutputs) -> dict[str, Any]:
+    """What --dry-run prints: the request, or on a self-hosted stack the job it registers."""
+    if not runner.is_self_hosted(outputs):
+        return plan.request
+    return {
+        "runner": outputs.runner,
+        "table": outputs.tasks_table_name,
+        "job": asdict(runner.job_spec(plan.request)),
+        "tasks": len(plan.entries),
+        "workers": "the stack's work team, in its worker portal",
+    }
 
 
 def prepare(
@@ -262,6 +306,8 @@ def prepare(
     in S3: a review job's lines).
     """
     job_name = args.job_name or generate_job_name()
+    if runner.is_self_hosted(outputs):
+        _check_self_hosted(args, outputs)
     workteam_arn = _workteam_arn(args.workteam_arn, outputs)
     _check_workteam(workteam_arn, outputs.region, args.task_lifetime)
     if len(args.tags) > gt_limits.TAGS_MAX:
@@ -493,6 +539,21 @@ def _workteam_arn(option: str | None, outputs: StackOutputs) -> str:
     )
 
 
+def _check_self_hosted(args: argparse.Namespace, outputs: StackOutputs) -> None:
+    """What does not apply when the stack runs its jobs itself."""
+    if args.workteam_arn:
+        raise UsageError(
+            "--workteam-arn: this stack runs its jobs itself (runner self-hosted); its workers"
+            " are the stack's own work team, so leave the option out"
+        )
+    if args.max_concurrent_tasks:
+        warn(
+            PROG,
+            "--max-concurrent-tasks: Ground Truth's batch size; the self-hosted runner hands"
+            " out every task from the start, so it is not used",
+        )
+
+
 def _check_workteam(arn: str, region: str, task_lifetime: int | None) -> None:
     team_region = gt_limits.workteam_region(arn)
     if team_region != region:
@@ -542,8 +603,16 @@ def _entries(
     return entries
 
 
-def require_unused_job_name(clients: AwsClients, job_name: str) -> None:
+def require_unused_job_name(clients: AwsClients, job_name: str, outputs: StackOutputs) -> None:
     """Fail before uploading when the name is taken (names can never be reused)."""
+    if runner.is_self_hosted(outputs):
+        job = runner.task_service(outputs, clients).tasks.get_job(job_name)
+        if job is not None and job.status != "Initializing":  # Initializing: finish it
+            raise UsageError(
+                f"--job-name {job_name}: the stack's runner has a job with this name"
+                f" ({job.status}), and names cannot be reused"
+            )
+        return
     try:
         clients.sagemaker.describe_labeling_job(LabelingJobName=job_name)
     except ClientError as exc:
@@ -600,6 +669,14 @@ def _upload_images(
 
 
 def _report(plan: Launch, arn: str, outputs: StackOutputs) -> None:
+    if runner.is_self_hosted(outputs):
+        print(f"job name:  {plan.job_name}")
+        print(f"job ARN:   {arn} (registered with the stack's own runner)")
+        print(f"manifest:  {plan.manifest_uri} ({len(plan.entries)} images)")
+        print(f"local:     {plan.manifest_path}")
+        print(f"workers:   sign in at {outputs.worker_portal_url or 'the worker portal'}")
+        print(f"follow:    python -m scripts.job_status {plan.job_name} --wait")
+        return
     region = outputs.region
     workteam_arn = plan.request["HumanTaskConfig"]["WorkteamArn"]
     team = workteam_arn.rsplit("/", 1)[-1]

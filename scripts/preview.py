@@ -1,30 +1,36 @@
-"""Label images in your browser, offline: the real worker template, component and Lambdas.
+"""Label images in your browser, offline: the self-hosted runner's task service, run locally.
 
-Serves, on 127.0.0.1, the worker template exactly as `pulumi up` renders it
-(stage 1) and as Ground Truth fills it for each image (stage 2, python-liquid
-with Ground Truth's filters; `grant_read_access` points at the local image).
-Each page is built from the real pre-annotation Lambda's taskInput. On submit,
-the real post-annotation Lambda consolidates the answer and the result is
-written to OUTPUT/output.manifest in Ground Truth's format (the input line's
-keys, then LABEL and LABEL-metadata). No AWS account is needed.
-
-crowd-html-elements.js (served by AWS) cannot load offline: a small, clearly
-labelled local stand-in for <crowd-form> and <crowd-button> takes its place.
+The preview is the local mode of the task service the self-hosted runner deploys
+(handlers/task_service.py; docs/self-hosted.md): the same service, the same worker
+portal and the same crowd-form, with the tasks in memory and the files under
+--output instead of DynamoDB and S3. It registers one job (one task per image),
+serves the portal on 127.0.0.1, and for each task renders the worker template
+exactly as `pulumi up` and Ground Truth would (the real pre-annotation handler's
+taskInput; grant_read_access points at the local image). Each answer is stored
+where Ground Truth stores worker responses, the real post-annotation handler
+consolidates it, and the output manifest is rewritten at Ground Truth's path,
+OUTPUT/JOB/manifests/output/output.manifest, in its format. No AWS account is
+needed.
 
 Without --images, sample images are drawn (Pillow) into OUTPUT/sample-images;
 one of them comes with pre-annotations (wrists swapped on purpose). Files in
 --images that the preview cannot serve (not .jpg, .jpeg or .png, or folders)
-are listed on stderr with the reason. An image labeled already opens with its
-saved skeletons as the starting point, as in an adjustment job. The rig and
-the instructions default to the stack's defaults in Pulumi.yaml.
+are listed on stderr with the reason, and so are manifest lines it cannot use.
+The index page lists every image; opening a labeled one starts from its label,
+as in an adjustment job, and its new answer replaces it. The rig and the
+instructions default to the stack's defaults in Pulumi.yaml. With --workers N,
+each image waits for N answers, from N workers: open the portal as
+/portal/?worker=NAME in a window per worker.
 
-Only the preview's own pages can submit: each carries a token the server
-checks, and a request from another origin is refused.
+Only the preview's own pages reach its task service: each request carries the
+page's token, a request from another origin is refused, and only requests for
+127.0.0.1 or localhost are answered.
 
 Examples:
   .venv/bin/python -m scripts.preview
   .venv/bin/python -m scripts.preview --images ~/photos --rig human-18
   .venv/bin/python -m scripts.preview --manifest my.manifest --images ~/photos
+  .venv/bin/python -m scripts.preview --workers 3 --no-browser
   make preview ARGS="--port 8000 --no-browser"
 """
 
@@ -37,49 +43,66 @@ import mimetypes
 import re
 import secrets
 import sys
-import threading
-import traceback
 import webbrowser
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import yaml
 
 from components.s3_layout import IMAGES_PREFIX
 from components.worker_template import TEMPLATE_PATH, render_worker_template
+from handlers import task_api
 from handlers.output_manifest import DEFAULT_LABEL_ATTRIBUTE
 from handlers.rig import Rig, RigError, load_rig
-from handlers.task_input import PRE_ANNOTATION_KEYS
-from scripts.gt_limits import label_attribute_name, labeling_job_name
-from scripts.preview_groundtruth import (
-    CROWD_HTML_ELEMENTS_URL,
-    output_manifest_line,
-    post_annotation_event,
-    pre_annotation_event,
-    render_task,
+from handlers.task_groundtruth import (
+    PREVIEW_ACCOUNT,
+    job_arn,
+    output_manifest_uri,
+    output_prefix,
 )
+from handlers.task_records import JobSpec
+from handlers.task_service import TaskService
+from scripts.gt_limits import (
+    TASK_LIFETIME,
+    TASK_TIME_LIMIT,
+    WORKERS,
+    integer,
+    label_attribute_name,
+    labeling_job_name,
+)
+from scripts.preview_groundtruth import CROWD_HTML_ELEMENTS_URL, REGION
 from scripts.preview_samples import write_samples
 from scripts.s3 import IMAGE_SUFFIXES, is_image
+from scripts.task_local import LocalObjects, LocalTaskTable
 
 REPO = Path(__file__).resolve().parent.parent
 COMPONENT_JS = REPO / "assets" / "crowd-2d-skeleton.js"
-STAND_IN_JS = Path(__file__).resolve().parent / "preview_stand_in.js"
+CROWD_FORM_JS = REPO / "assets" / "crowd-form.js"
+PORTAL = REPO / "assets" / "portal"
 #: The stack's settings and their defaults: the preview shows what `pulumi up` deploys.
 PULUMI_YAML = REPO / "Pulumi.yaml"
+#: The bucket the preview's folder stands for.
+BUCKET = "pose-labeling-preview"
 #: Manifest lines name images as Ground Truth would see them in the stack's bucket.
-BUCKET_PREFIX = f"s3://pose-labeling-preview/{IMAGES_PREFIX}"
-#: The header that carries the page's token with a submission.
-TOKEN_HEADER = "X-Preview-Token"  # noqa: S105 - a header name, not a secret
+BUCKET_PREFIX = f"s3://{BUCKET}/{IMAGES_PREFIX}"
+#: The work team's group every local worker is in.
+GROUP = "preview-workers"
+#: The header that names the worker (only the local server reads it).
+WORKER_HEADER = "X-Pose-Worker"
+DEFAULT_WORKER = "preview-worker"
+_WORKER = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_API = re.compile(
+    r"/api/jobs(?:/(?P<job>[^/]+)/(?:(?P<next>next)|tasks/(?P<task>[^/]+)/(?P<act>submit|release)))?"
+)
 
 
 @dataclass
 class PreviewJob:
-    """Everything one preview serves: the images, their manifest lines and the template."""
+    """Everything one preview serves: the images, their manifest lines, the task service."""
 
     rig: Rig
     images: dict[str, Path]
@@ -87,15 +110,15 @@ class PreviewJob:
     label_attribute: str
     job_name: str
     output_dir: Path
-    template: str  # stage 1 done
-    labels: dict[int, dict[str, Any]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    #: Every task page carries it; a submission without it is refused.
+    service: TaskService
+    #: Every request of the preview's pages carries it; a request without it is refused.
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     @property
     def output_manifest(self) -> Path:
-        return self.output_dir / "output.manifest"
+        """Where Ground Truth would write the output manifest, in the local folder."""
+        prefix = output_prefix(f"s3://{BUCKET}/", self.job_name)
+        return Path(self.service.objects.location(output_manifest_uri(prefix)))
 
 
 def stack_defaults(pulumi_yaml: Path = PULUMI_YAML) -> dict[str, Any]:
@@ -131,6 +154,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--job-name", type=labeling_job_name, default="pose-labeling-preview", help="job name"
+    )
+    parser.add_argument(
+        "--workers",
+        type=integer(*WORKERS),
+        default=1,
+        help="answers (from different workers) each image waits for, 1-9 (default: 1)",
     )
     parser.add_argument("--output", type=Path, default=Path("preview-output"), help="output folder")
     parser.add_argument(
@@ -191,6 +220,7 @@ def usable_images(folder: Path) -> tuple[dict[str, Path], list[str]]:
 
 
 def build_job(args: argparse.Namespace) -> PreviewJob:
+    """Read the images and the manifest, and register them with a local task service."""
     try:
         rig = load_rig(args.rig)
     except RigError as exc:
@@ -232,98 +262,52 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
     )
     if CROWD_HTML_ELEMENTS_URL not in template:
         print(f"note: the template does not load {CROWD_HTML_ELEMENTS_URL}", file=sys.stderr)
-    return PreviewJob(
+    service = TaskService(
+        LocalTaskTable(),
+        LocalObjects(output, BUCKET, lambda uri: grant_read_access(images, uri)),
         rig,
-        images,
-        manifest,
-        args.label_attribute,
-        args.job_name,
-        output,
-        template,
+        lambda: template,
     )
+    spec = JobSpec(
+        name=args.job_name,
+        label_attribute=args.label_attribute,
+        workers=args.workers,
+        time_limit=TASK_TIME_LIMIT[1],
+        lifetime=TASK_LIFETIME[1],
+        manifest_uri=f"s3://{BUCKET}/input.manifest",
+        output_path=f"s3://{BUCKET}/",
+        title=f"Offline preview: {args.job_name}",
+        description=f"Label the images with the {rig.name} rig",
+        preview=True,
+    )
+    service.register(
+        spec, manifest, arn=job_arn(args.job_name, region=REGION, account=PREVIEW_ACCOUNT)
+    )
+    return PreviewJob(rig, images, manifest, args.label_attribute, args.job_name, output, service)
 
 
-def grant_read_access(uri: str) -> str:
+def grant_read_access(images: dict[str, Path], uri: str) -> str:
     """Ground Truth presigns an S3 URI; the preview serves the image itself."""
-    if not uri.startswith(BUCKET_PREFIX):
+    name = uri[len(BUCKET_PREFIX) :] if uri.startswith(BUCKET_PREFIX) else None
+    if name is None or name not in images:
         raise ValueError(f"grant_read_access: {uri} is not an image of this preview")
-    return "/images/" + quote(uri[len(BUCKET_PREFIX) :])
-
-
-# The two calls into the Lambdas, each as Ground Truth makes it.
-def run_pre_annotation(job: PreviewJob, event: dict[str, Any]) -> dict[str, Any]:
-    from handlers import pre_annotation
-
-    return pre_annotation.pre_annotate(event, job.rig)
-
-
-def run_post_annotation(job: PreviewJob, event: dict[str, Any]) -> list[dict[str, Any]]:
-    from handlers import post_annotation
-
-    return post_annotation.consolidate_batch(event, job.rig)
-
-
-def task_line(job: PreviewJob, index: int) -> dict[str, Any]:
-    """The manifest line a task is built from. An image labeled already starts from its
-    saved skeletons, as an adjustment job's task starts from the previous labels."""
-    line = job.manifest[index]
-    with job.lock:
-        saved = job.labels.get(index)
-    if saved is None:
-        return line
-    reopened = {k: v for k, v in line.items() if k not in PRE_ANNOTATION_KEYS}
-    reopened["annotations"] = saved[job.label_attribute]["updated_annotations"]
-    return reopened
-
-
-def render_page(job: PreviewJob, index: int) -> str:
-    response = run_pre_annotation(job, pre_annotation_event(task_line(job, index), job.job_name))
-    page = render_task(job.template, response["taskInput"], grant_read_access)
-    stand_in = f"/crowd-html-elements-stand-in.js?submit=/submit/{index}&token={job.token}"
-    # Ground Truth shows the template inside its own standards-mode page.
-    head = (
-        f"<!doctype html><meta charset=utf-8><title>{escape(job.job_name)} #{index}</title>"
-        "<style>crowd-2d-skeleton{--crowd-2d-skeleton-height:calc(100vh - 56px)}</style>"
-    )
-    return head + page.replace(CROWD_HTML_ELEMENTS_URL, stand_in)
-
-
-def consolidate(job: PreviewJob, index: int, answer: dict[str, Any]) -> dict[str, Any]:
-    """Run the post-annotation Lambda on one answer; write the output-manifest line."""
-    line = job.manifest[index]
-    event = post_annotation_event(
-        job_name=job.job_name,
-        label_attribute=job.label_attribute,
-        dataset_object_id=str(index),
-        source_ref=line["source-ref"],
-        answer=answer,
-    )
-    [result] = run_post_annotation(job, event)
-    label = result["consolidatedAnnotation"]["content"][job.label_attribute]
-    out = output_manifest_line(
-        line,
-        label_attribute=job.label_attribute,
-        consolidated=label,
-        job_name=job.job_name,
-        created=datetime.now(UTC).replace(tzinfo=None),
-    )
-    with job.lock:
-        # One line per object, in manifest order, as Ground Truth writes it; submitting
-        # an image again replaces its line.
-        job.labels[index] = out
-        text = "".join(json.dumps(job.labels[i]) + "\n" for i in sorted(job.labels))
-        tmp = job.output_manifest.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(job.output_manifest)
-    return out
+    return "/images/" + quote(name)
 
 
 def index_page(job: PreviewJob) -> str:
     rows = []
-    for i, line in enumerate(job.manifest):
+    for task in job.service.tasks.all_tasks(job.job_name):
+        line = job.manifest[task.id]
         name = line["source-ref"].rsplit("/", 1)[-1]
-        done = "labeled" if i in job.labels else ("pre-annotated" if len(line) > 1 else "")
-        rows.append(f'<li><a href="/task/{i}">{escape(name)}</a> {escape(done)}</li>')
+        if task.state == "done":
+            state = "labeled"
+        elif task.state == "failed":
+            state = f"cannot be labeled: {task.reason}"
+        else:
+            answers = f"{len(task.answers)} of {len(task.slots)} answers" if task.answers else ""
+            state = answers or ("pre-annotated" if len(line) > 1 else "")
+        link = f"/portal/?job={quote(job.job_name)}&task={task.id}"
+        rows.append(f'<li><a href="{escape(link)}">{escape(name)}</a> {escape(state)}</li>')
     return (
         "<!doctype html><meta charset=utf-8><title>pose-labeling preview</title>"
         "<body style='font:15px system-ui;margin:2em'>"
@@ -331,20 +315,49 @@ def index_page(job: PreviewJob) -> str:
         f"<p>Rig <b>{escape(job.rig.name)}</b>,"
         f" label attribute <b>{escape(job.label_attribute)}</b>."
         f" Results: <code>{escape(str(job.output_manifest))}</code></p>"
+        "<p><a href='/portal/'>Label the images one after another</a> in the worker portal,"
+        " or open one:</p>"
         f"<ol start=0>{''.join(rows)}</ol>"
     )
 
 
 def refusal(job: PreviewJob, headers: Any, port: int) -> str | None:
-    """Why a submission is refused, or None: it must come from one of the preview's own
-    pages (its token, and its origin when the browser names one)."""
+    """Why a request to the task service is refused, or None: it must come from one of
+    the preview's own pages (its token, and its origin when the browser names one)."""
     own = {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
     origin = headers.get("Origin")
     if origin is not None and origin not in own:
-        return f"submission from {origin} refused: only the preview's own pages can submit"
-    if not hmac.compare_digest(headers.get(TOKEN_HEADER, ""), job.token):
-        return "submission without the page's token refused: reload the task page"
+        return f"request from {origin} refused: only the preview's own pages can use it"
+    given = headers.get("Authorization", "").removeprefix("Bearer ")
+    if not hmac.compare_digest(given, job.token):
+        return "request without the page's token refused: reload the page"
     return None
+
+
+def api_event(method: str, path: str, body: str, worker: str) -> dict[str, Any] | None:
+    """The API Gateway (payload 2.0) event for a request to the local task service, as the
+    deployed API sends it after its authorizer: the worker is signed in, in the group."""
+    match = _API.fullmatch(path)
+    if match is None:
+        return None
+    if match["job"] is None:
+        route = "GET /jobs"
+    elif match["next"]:
+        route = "POST /jobs/{job}/next"
+    else:
+        route = f"POST /jobs/{{job}}/tasks/{{task}}/{match['act']}"
+    if not route.startswith(method + " "):
+        return None
+    params = {k: unquote(v) for k, v in match.groupdict().items() if k in ("job", "task") and v}
+    claims = {"sub": worker, "iss": "local preview", "cognito:groups": [GROUP]}
+    return {
+        "version": "2.0",
+        "routeKey": route,
+        "pathParameters": params,
+        "body": body,
+        "isBase64Encoded": False,
+        "requestContext": {"authorizer": {"jwt": {"claims": claims}}},
+    }
 
 
 def make_server(job: PreviewJob, port: int) -> ThreadingHTTPServer:
@@ -355,14 +368,9 @@ def make_server(job: PreviewJob, port: int) -> ThreadingHTTPServer:
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
             self.wfile.write(data)
-
-        def task_index(self, prefix: str) -> int | None:
-            match = re.fullmatch(rf"/{prefix}/(\d+)", self.path.split("?")[0])
-            if match and int(match.group(1)) < len(job.manifest):
-                return int(match.group(1))
-            return None
 
         def port(self) -> int:
             address = self.server.server_address
@@ -380,52 +388,69 @@ def make_server(job: PreviewJob, port: int) -> ThreadingHTTPServer:
         def do_GET(self) -> None:
             if self.host_refused():
                 return
-            path = unquote(self.path.split("?")[0])
+            path = unquote(urlsplit(self.path).path)
             html = "text/html; charset=utf-8"
             js = "application/javascript; charset=utf-8"
             if path == "/":
                 self.send(200, index_page(job), html)
             elif path == "/component.js":
                 self.send(200, COMPONENT_JS.read_bytes(), js)
-            elif path == "/crowd-html-elements-stand-in.js":
-                self.send(200, STAND_IN_JS.read_bytes(), js)
+            elif path in ("/portal", "/portal/"):
+                self.send(200, (PORTAL / "index.html").read_bytes(), html)
+            elif path == "/portal/config.json":
+                config = {"api_url": f"http://{self.headers['Host']}/api", "local": True}
+                config["token"] = job.token
+                self.send(200, json.dumps(config), "application/json")
+            elif path == "/portal/crowd-form.js":
+                self.send(200, CROWD_FORM_JS.read_bytes(), js)
+            elif path.startswith("/portal/") and (PORTAL / path[len("/portal/") :]).is_file():
+                name = path[len("/portal/") :]
+                if "/" in name or name.startswith("."):
+                    self.send(404, "not found", "text/plain")
+                    return
+                kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                self.send(200, (PORTAL / name).read_bytes(), kind)
             elif path.startswith("/images/") and path[len("/images/") :] in job.images:
                 image = job.images[path[len("/images/") :]]
                 kind = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
                 self.send(200, image.read_bytes(), kind)
-            elif (i := self.task_index("task")) is not None:
-                try:
-                    self.send(200, render_page(job, i), html)
-                except ValueError as exc:  # the pre-annotation Lambda rejected the line
-                    self.send(422, f"<pre>pre-annotation Lambda: {escape(str(exc))}</pre>", html)
+            elif path.startswith("/api/"):
+                self.api("GET")
             else:
                 self.send(404, "not found", "text/plain")
 
         def do_POST(self) -> None:
             if self.host_refused():
                 return
-            i = self.task_index("submit")
-            if i is None:
+            if not urlsplit(self.path).path.startswith("/api/"):
                 self.send(404, "not found", "text/plain")
                 return
+            self.api("POST")
+
+        def api(self, method: str) -> None:
             refused = refusal(job, self.headers, self.port())
             if refused:
                 print(f"preview: {refused}", file=sys.stderr)
                 self.send(403, json.dumps({"error": refused}), "application/json")
                 return
-            try:
-                length = int(self.headers.get("Content-Length", "0"))
-                answer = json.loads(self.rfile.read(length))
-                consolidate(job, i, answer)
-            except Exception as exc:  # report to the page and the terminal, keep serving
-                traceback.print_exc()
-                error = {"error": f"{type(exc).__name__}: {exc}"}
-                self.send(500, json.dumps(error), "application/json")
+            worker = self.headers.get(WORKER_HEADER) or DEFAULT_WORKER
+            if not _WORKER.fullmatch(worker):
+                self.send(
+                    400,
+                    json.dumps({"error": f"{WORKER_HEADER}: not a worker name"}),
+                    "application/json",
+                )
                 return
-            nxt = f"/task/{i + 1}" if i + 1 < len(job.manifest) else None
-            saved = job.manifest[i]["source-ref"].rsplit("/", 1)[-1]
-            body = {"output": str(job.output_manifest), "next": nxt, "saved": saved}
-            self.send(200, json.dumps(body), "application/json")
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
+            event = api_event(method, urlsplit(self.path).path, body, worker)
+            if event is None:
+                self.send(404, json.dumps({"error": "no such route"}), "application/json")
+                return
+            response = task_api.handle(event, job.service, group=GROUP, region=REGION)
+            if response["statusCode"] >= 500:
+                print(f"preview: {response['body']} (the traceback is above)", file=sys.stderr)
+            self.send(response["statusCode"], response["body"], "application/json")
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -459,10 +484,10 @@ def start(argv: list[str] | None = None) -> Preview:
 def main(argv: list[str] | None = None) -> int:
     preview = start(argv)
     server, job, url = preview.server, preview.job, preview.url
-    print(f"Offline preview of {len(job.manifest)} image(s) with rig {job.rig.name}: {url}task/0")
+    print(f"Offline preview of {len(job.manifest)} image(s) with rig {job.rig.name}: {url}portal/")
     print(f"All images: {url}   Results: {job.output_manifest}   Stop: Ctrl+C", flush=True)
     if preview.open_browser:
-        webbrowser.open(f"{url}task/0")
+        webbrowser.open(f"{url}portal/")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -1,32 +1,44 @@
-"""Ground Truth's side of one labeling task, emulated locally for the offline preview.
+"""Ground Truth's side of a task in python-liquid: the oracle the stage-2 renderer is tested on.
 
-Three things Ground Truth does that the preview must do the same way:
+The offline preview and the self-hosted runner render stage 2 of the worker template
+with :mod:`handlers.task_template` (the Lambda runtime has no python-liquid).
+:func:`render_task` here does it as Ground Truth does, with python-liquid: autoescape
+on, ``task.input`` = the pre-annotation Lambda's ``taskInput``, and Ground Truth's
+extra filters (``grant_read_access``, ``to_json``, ``skip_autoescape``; ``escape`` is
+built in). Tests render the real template through both and compare, and the UI tests
+use it to build task pages.
 
-* stage 2 of the worker template: Liquid with ``task.input`` = the pre-annotation
-  Lambda's ``taskInput``, autoescape on, and Ground Truth's extra filters
-  (``grant_read_access``, ``to_json``, ``skip_autoescape``; ``escape`` is built in);
-* the post-annotation (consolidation) Lambda event for a worker's answer, with the
-  payload inline (``payload.content``) instead of in S3;
-* the output-manifest line: the input line's keys, then ``<label>`` and
-  ``<label>-metadata`` as Ground Truth writes them.
-
-Shapes: ``docs/contracts.md`` (task input, post-annotation request and response,
-output manifest).
+The events and the output line come from :mod:`handlers.task_groundtruth`; the
+two helpers below keep the one-worker, inline-payload form some tests build.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from liquid import Environment
 from markupsafe import Markup
 
-#: The template loads AWS's elements from here; offline, a stand-in replaces it.
+from handlers.task_groundtruth import (
+    PREVIEW_ACCOUNT,
+    job_arn,
+    output_manifest_line,
+    output_prefix,
+    payload_entry,
+)
+from handlers.task_groundtruth import post_annotation_event as _post_annotation_event
+
+__all__ = [
+    "CROWD_HTML_ELEMENTS_URL",
+    "output_manifest_line",
+    "post_annotation_event",
+    "render_task",
+]
+
+#: The template loads AWS's elements from here; the portal and the preview load ours.
 CROWD_HTML_ELEMENTS_URL = "https://assets.crowd.aws/crowd-html-elements.js"
-ACCOUNT = "123456789012"
 REGION = "us-east-1"
 WORKER_ID = f"private.{REGION}.preview-worker"
 
@@ -48,14 +60,6 @@ def render_task(
     return env.from_string(template).render(task={"input": dict(task_input)})
 
 
-def pre_annotation_event(manifest_line: Mapping[str, Any], job_name: str) -> dict[str, Any]:
-    return {
-        "version": "2018-10-16",
-        "labelingJobArn": job_arn(job_name),
-        "dataObject": dict(manifest_line),
-    }
-
-
 def post_annotation_event(
     *,
     job_name: str,
@@ -65,50 +69,10 @@ def post_annotation_event(
     answer: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The consolidation request for one object answered by one worker, payload inline."""
-    payload = [
-        {
-            "datasetObjectId": dataset_object_id,
-            "dataObject": {"s3Uri": source_ref},
-            "annotations": [
-                {
-                    "workerId": WORKER_ID,
-                    # Ground Truth stores the form's answer as a JSON string.
-                    "annotationData": {"content": json.dumps(answer)},
-                }
-            ],
-        }
-    ]
-    return {
-        "version": "2018-10-06",
-        "labelingJobArn": job_arn(job_name),
-        "labelCategories": None,
-        "labelAttributeName": label_attribute,
-        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/pose-labeling-preview",
-        "outputConfig": f"s3://pose-labeling-preview/output/{job_name}/annotations",
-        "maxHumanWorkersPerDataObject": 1,
-        "payload": {"content": json.dumps(payload)},
-    }
-
-
-def output_manifest_line(
-    input_line: Mapping[str, Any],
-    *,
-    label_attribute: str,
-    consolidated: Any,
-    job_name: str,
-    created: datetime,
-) -> dict[str, Any]:
-    """The input line's keys unchanged, then the label and its metadata."""
-    line = dict(input_line)
-    line[label_attribute] = consolidated
-    line[f"{label_attribute}-metadata"] = {
-        "type": "groundtruth/custom",
-        "job-name": job_name,
-        "human-annotated": "yes",
-        "creation-date": created.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-    }
-    return line
-
-
-def job_arn(job_name: str) -> str:
-    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{job_name}"
+    return _post_annotation_event(
+        arn=job_arn(job_name, region=REGION, account=PREVIEW_ACCOUNT),
+        label_attribute=label_attribute,
+        output_prefix=output_prefix("s3://pose-labeling-preview/output/", job_name),
+        max_workers=1,
+        payload=[payload_entry(dataset_object_id, source_ref, [(WORKER_ID, json.dumps(answer))])],
+    )

@@ -253,15 +253,17 @@ def review(args: argparse.Namespace, clients: AwsClients | None) -> int:
     launch = launch_job.prepare(job_args, outputs, clients, plan.entries)
     if args.dry_run:
         manifest.write(launch.manifest_text, launch.manifest_path)
-        print(json.dumps(launch.request, indent=2, ensure_ascii=False))
+        print(json.dumps(launch_job.what_is_created(launch, outputs), indent=2, ensure_ascii=False))
         _progress(
             f"dry run: {len(plan.entries)} images, manifest written to {launch.manifest_path};"
             " no job created"
         )
         return 0
-    launch_job.require_unused_job_name(clients, job_name)
+    launch_job.require_unused_job_name(clients, job_name, outputs)
     launch_job.submit_job(launch, outputs, clients)
-    print(f"merge:     python -m scripts.export_results {args.source} --review {job_name}")
+    print(
+        f"merge:     .venv/bin/python -m scripts.export_results {args.source} --review {job_name}"
+    )
     return 0
 
 

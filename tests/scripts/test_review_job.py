@@ -179,7 +179,10 @@ def test_launch_writes_the_review_manifest_and_creates_the_job(
     assert "2 of 3 labeled lines selected for review (66.7%); 1 lines without a label" in err
     assert "warning: not reviewed: line 5: line: not valid JSON" in err
     assert f"job name:  {review_name}" in out
-    assert f"merge:     python -m scripts.export_results {source} --review {review_name}" in out
+    assert (
+        f"merge:     .venv/bin/python -m scripts.export_results {source} --review {review_name}"
+        in out
+    )
 
 
 def test_every_review_line_passes_the_pre_annotation_step_with_its_reasons(

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Locator, Page, Playwright
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENT_JS = REPO / "assets" / "crowd-2d-skeleton.js"
-STAND_IN_JS = REPO / "scripts" / "preview_stand_in.js"
+STAND_IN_JS = REPO / "assets" / "crowd-form.js"
 
 #: The browser when the CHROMIUM environment variable is unset: Debian's package.
 #: Playwright's own browser download is never used (it cannot work offline).

@@ -1,23 +1,30 @@
-"""The offline preview end to end: real template, real Lambdas, output.manifest as Ground Truth writes it."""
+"""The offline preview end to end: the local task service, the portal, the real template and
+handlers, and the output manifest at Ground Truth's path in its format."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from scripts.preview import TOKEN_HEADER, Preview, start
-from tests.ui.harness import PERSON, READY_PROBE, Skeleton
+from scripts.preview import Preview
+from tests.ui.harness import PERSON
+from tests.ui.portal import (
+    FrameSkeleton,
+    open_portal,
+    request,
+    running_preview,
+    status,
+    task,
+    wait_saved,
+)
 
 pytestmark = pytest.mark.browser
 
-PROBE_SCRIPT = READY_PROBE.removeprefix("<script>").removesuffix("</script>")
 INSTRUCTIONS = "Click each keypoint in turn.\nN: not in the image.\nShift+click: occluded."
 # The sample images, in the preview's (sorted) order.
 ONE_PERSON, PARTLY_HIDDEN, TWO_PEOPLE = 0, 1, 2
@@ -38,22 +45,9 @@ CONSOLIDATED_KEYS = {
 @pytest.fixture(scope="module")
 def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
     out = tmp_path_factory.mktemp("preview")
-    p = start(
-        [
-            "--no-browser",
-            "--output",
-            str(out),
-            "--label-attribute",
-            "body-pose",
-            "--instructions",
-            INSTRUCTIONS,
-        ]
-    )
-    thread = threading.Thread(target=p.server.serve_forever, daemon=True)
-    thread.start()
-    yield p
-    p.server.shutdown()
-    p.server.server_close()
+    argv = ["--output", str(out), "--label-attribute", "body-pose", "--instructions", INSTRUCTIONS]
+    with running_preview(argv) as p:
+        yield p
 
 
 def output_line(path: Path, image: str) -> dict:
@@ -70,29 +64,21 @@ def output_line(path: Path, image: str) -> dict:
     raise AssertionError(f"{path} never got a line for {image}")
 
 
-def open_task(page, preview: Preview, index: int) -> Skeleton:
-    page.add_init_script(PROBE_SCRIPT)
-    page.goto(f"{preview.url}task/{index}")
-    return Skeleton(page).wait_ready()
-
-
-def submit_and_go_on(sk: Skeleton, preview: Preview, index: int, *, confirm: bool = False) -> None:
-    """Submit task ``index``; once it is saved the stand-in opens the next task at once."""
-    with sk.page.expect_navigation(url=f"{preview.url}task/{index + 1}"):
-        sk.button("submit").click()
-        if confirm:
-            sk.button("confirmSubmit").click()
+def open_task(page, preview: Preview, index: int) -> FrameSkeleton:
+    open_portal(page, preview, task_id=index)
+    return task(page, preview.job.manifest[index]["source-ref"].rsplit("/", 1)[-1])
 
 
 def test_preview_labels_an_image_and_writes_the_output_manifest_line(page, preview):
-    sk = open_task(page, preview, ONE_PERSON)  # 1600x1067, no pre-annotations
-    for x, y in PERSON:
-        sk.click(x * 2 / 3, y * 2 / 3)
-    submit_and_go_on(sk, preview, ONE_PERSON)
-    line = output_line(preview.job.output_manifest, "one-person.jpg")
-    # The next image is open, and its banner says what was saved.
-    banner = page.locator("#crowd-stand-in-banner")
-    assert f"Saved one-person.jpg to {preview.job.output_manifest}." in banner.inner_text()
+    open_portal(page, preview)  # the portal opens the first image waiting for a label
+    sk = task(page, "one-person.jpg")  # 1600x1067, no pre-annotations
+    sk.place([(x * 2 / 3, y * 2 / 3) for x, y in PERSON])
+    sk.button("submit").click()
+    # Saved: the next image opens at once, and the portal says what was saved and where.
+    path = preview.job.output_manifest
+    assert f"✓ Saved one-person.jpg to {path}." in wait_saved(page, "one-person.jpg")
+    assert path.parts[-4:] == ("pose-labeling-preview", "manifests", "output", "output.manifest")
+    line = output_line(path, "one-person.jpg")
     source = "s3://pose-labeling-preview/labeling_jobs/images/one-person.jpg"
     assert list(line) == ["source-ref", "body-pose", "body-pose-metadata"]
     assert line["source-ref"] == source
@@ -107,10 +93,16 @@ def test_preview_labels_an_image_and_writes_the_output_manifest_line(page, previ
     assert set(label) >= CONSOLIDATED_KEYS
     assert label["data_object_s3_uri"] == source
     assert label["image_file_name"] == "one-person.jpg"
+    assert label["worker_id"] == "private.us-east-1.preview-worker"
     assert label["no_changes_needed"] is False and label["was_modified"] is True
     [person] = label["updated_annotations"]
     assert len(person["annotations"]) == 17
     assert person["annotations"][0]["label"] == "nose"
+    # Where Ground Truth keeps them: the answer, and the post-annotation request.
+    job = path.parents[2]
+    [answer] = (job / "annotations" / "worker-response" / "iteration-1" / "0").glob("*.json")
+    assert json.loads(answer.read_text())["answers"][0]["workerId"] == label["worker_id"]
+    assert list((job / "annotations" / "consolidated-annotation").rglob("*.json"))
 
 
 def test_preview_preannotation_kept_unchanged_is_not_modified(page, preview):
@@ -119,7 +111,8 @@ def test_preview_preannotation_kept_unchanged_is_not_modified(page, preview):
     sk = open_task(page, preview, index)
     assert len(sk.value) == 1  # the pre-annotated person is shown
     sk.el.locator("input[name=no-changes]").check()
-    sk.submit()
+    sk.button("submit").click()
+    wait_saved(page, "two-people.jpg")
     line = output_line(preview.job.output_manifest, "two-people.jpg")
     label = line["body-pose"]
     assert label["no_changes_needed"] is True
@@ -130,16 +123,19 @@ def test_preview_preannotation_kept_unchanged_is_not_modified(page, preview):
 def test_preview_instructions_keep_their_line_breaks(page, preview):
     sk = open_task(page, preview, PARTLY_HIDDEN)
     sk.el.locator("details.instr summary").click()
-    assert page.locator("[slot=instructions]").inner_text().splitlines() == INSTRUCTIONS.split("\n")
+    shown = sk.frame.locator("[slot=instructions]").inner_text()
+    assert shown.splitlines() == INSTRUCTIONS.split("\n")
 
 
 def test_preview_reopened_image_starts_from_its_saved_labels(page, preview):
     sk = open_task(page, preview, PARTLY_HIDDEN)
-    for x, y in PERSON[:5]:
-        sk.click(x * 2 / 3, y * 2 / 3)
-    submit_and_go_on(sk, preview, PARTLY_HIDDEN, confirm=True)  # 12 keypoints left open
+    sk.place([(x * 2 / 3, y * 2 / 3) for x, y in PERSON[:5]])
+    sk.button("submit").click()
+    sk.button("confirmSubmit").click()  # 12 keypoints left open
+    wait_saved(page, "partly-hidden.jpg")
     saved = output_line(preview.job.output_manifest, "partly-hidden.jpg")["body-pose"]
     sk = open_task(page, preview, PARTLY_HIDDEN)
+    assert "partly-hidden.jpg was labeled before" in status(page)
     assert sk.value == saved["updated_annotations"]  # the starting point, as in an adjustment job
     # Removing every skeleton and submitting asks first, and nothing is written until then.
     sk.el.locator("[data-act=deleteSkeleton]").click()
@@ -149,45 +145,56 @@ def test_preview_reopened_image_starts_from_its_saved_labels(page, preview):
         confirm.inner_text()
     )
     sk.button("cancelSubmit").click()
-    assert page.evaluate("() => window.crowdFormSubmissions") == []
+    assert sk.submissions() == []
     assert output_line(preview.job.output_manifest, "partly-hidden.jpg")["body-pose"] == saved
+    # Relabeled: the new answer replaces the label, and the line stays the only one.
+    sk.button("submit").click()
+    sk.button("confirmSubmit").click()
+    wait_saved(page, "partly-hidden.jpg")
+    relabeled = output_line(preview.job.output_manifest, "partly-hidden.jpg")["body-pose"]
+    assert relabeled["updated_annotations"] == []
+    assert relabeled["original_annotations"] == saved["updated_annotations"]
 
 
-def test_preview_refuses_a_submission_from_another_origin(page, preview, server):
-    before = preview.job.output_manifest.read_text() if preview.job.output_manifest.exists() else ""
-    answer = {"updated_annotations": "[]", "original_annotations": "[]"}
+def leases(preview: Preview) -> list[tuple[int, str]]:
+    tasks = preview.job.service.tasks.all_tasks(preview.job.job_name)
+    return [(t.id, s.lease) for t in tasks for s in (*t.slots, t.revision) if s is not None]
+
+
+def test_preview_refuses_a_request_from_another_origin(page, preview, server):
+    before = leases(preview)
     # A page on another port of 127.0.0.1 posts a form-like request (no preflight).
     page.goto(server.add("/page/elsewhere", "<!doctype html><title>elsewhere</title>"))
     page.evaluate(
-        """async ([url, body]) => { await fetch(url, {method: 'POST', mode: 'no-cors',
-          headers: {'Content-Type': 'text/plain'}, body}); }""",
-        [f"{preview.url}submit/{ONE_PERSON}", json.dumps(answer)],
+        """async (url) => { await fetch(url, {method: 'POST', mode: 'no-cors',
+          headers: {'Content-Type': 'text/plain'}, body: '{}'}); }""",
+        f"{preview.url}api/jobs/{preview.job.job_name}/next",
     )
-    after = preview.job.output_manifest.read_text() if preview.job.output_manifest.exists() else ""
-    assert after == before
+    assert leases(preview) == before  # no task was leased for it
 
 
-def post(preview: Preview, headers: dict[str, str], path: str = "/submit/0") -> tuple[int, str]:
-    host, port = preview.url.removeprefix("http://").rstrip("/").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        connection.request("POST", path, body=b"{}", headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        connection.close()
-
-
-def test_preview_submission_needs_the_pages_token_and_host(preview):
+def test_preview_service_needs_the_pages_token_and_host(preview):
     origin = preview.url.rstrip("/")
-    status, body = post(preview, {"Origin": origin, TOKEN_HEADER: "guessed"})
-    assert (status, json.loads(body)) == (
-        403,
-        {"error": "submission without the page's token refused: reload the task page"},
+    path = f"/api/jobs/{preview.job.job_name}/next"
+    status_, body = request(
+        preview, "POST", path, headers={"Origin": origin, "Authorization": "Bearer guessed"}
     )
-    status, body = post(preview, {"Origin": "http://127.0.0.1:1", TOKEN_HEADER: preview.job.token})
-    assert status == 403
-    assert "submission from http://127.0.0.1:1 refused" in body
+    assert (status_, body) == (
+        403,
+        {"error": "request without the page's token refused: reload the page"},
+    )
+    token = {"Authorization": f"Bearer {preview.job.token}"}
+    status_, body = request(
+        preview, "POST", path, headers={"Origin": "http://127.0.0.1:1", **token}
+    )
+    assert status_ == 403
+    assert "request from http://127.0.0.1:1 refused" in body["error"]
     # A DNS-rebinding page reaches the server under its own host name.
-    status, _ = post(preview, {"Host": "attacker.example", TOKEN_HEADER: preview.job.token})
-    assert status == 421
+    status_, _ = request(preview, "POST", path, headers={"Host": "attacker.example", **token})
+    assert status_ == 421
+    status_, _ = request(
+        preview, "GET", "/portal/config.json", headers={"Host": "attacker.example"}
+    )
+    assert status_ == 421  # nor can it read the token
+    status_, body = request(preview, "GET", "/api/jobs", headers=token)
+    assert status_ == 200 and [j["name"] for j in body["jobs"]] == ["pose-labeling-preview"]

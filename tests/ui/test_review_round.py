@@ -11,10 +11,7 @@ workers table sorts by the column clicked.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,33 +19,21 @@ import pytest
 
 from scripts import export_results, review_job
 from scripts.draw_skeletons import review_page
-from scripts.preview import Preview, start
+from scripts.preview import Preview
 from scripts.preview_samples import SAMPLES
 from scripts.worker_scores import WorkerScore
-from tests.ui.harness import READY_PROBE, Skeleton
+from tests.ui.portal import FrameSkeleton, open_portal, running_preview, task, wait_saved
 
 pytestmark = pytest.mark.browser
 
-PROBE_SCRIPT = READY_PROBE.removeprefix("<script>").removesuffix("</script>")
 REVIEW_JOB = "pose-labeling-preview-review-1"
 
 
-@contextmanager
-def preview(*argv: str) -> Iterator[Preview]:
-    p = start(["--no-browser", *argv])
-    thread = threading.Thread(target=p.server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield p
-    finally:
-        p.server.shutdown()
-        p.server.server_close()
-
-
-def task(page: Any, p: Preview, image: str) -> Skeleton:
+def open_task(page: Any, p: Preview, image: str) -> FrameSkeleton:
+    """The preview's task of ``image``, opened in the portal."""
     index = next(i for i, line in enumerate(p.job.manifest) if line["source-ref"].endswith(image))
-    page.goto(f"{p.url}task/{index}")
-    return Skeleton(page).wait_ready()
+    open_portal(page, p, task_id=index)
+    return task(page, image)
 
 
 def saved_line(path: Path, image: str) -> dict[str, Any]:
@@ -65,39 +50,42 @@ def saved_line(path: Path, image: str) -> dict[str, Any]:
 
 
 def test_offline_review_round_from_labels_to_the_merged_export(page: Any, tmp_path: Path) -> None:
-    page.add_init_script(PROBE_SCRIPT)
     first, second = tmp_path / "round-1", tmp_path / "round-2"
     image = "two-people.jpg"
-    with preview("--output", str(first)) as p:
-        sk = task(page, p, image)
+    with running_preview(["--output", str(first)]) as p:
+        sk = open_task(page, p, image)
         sk.el.locator("input[name=no-changes]").check()
-        sk.submit()
+        sk.button("submit").click()
+        wait_saved(page, image)
         round_one = saved_line(p.job.output_manifest, image)
+        first_manifest = p.job.output_manifest
     skeletons = round_one["label-results"]["updated_annotations"]
     assert [f["flag"] for f in round_one["label-results"]["qa_flags"]] == ["left_right_swap"]
 
     manifest = tmp_path / "review.manifest"
-    argv = [str(first / "output.manifest"), "--manifest-only", "--manifest-out", str(manifest)]
+    argv = [str(first_manifest), "--manifest-only", "--manifest-out", str(manifest)]
     assert review_job.main([*argv, "--off", "audit"]) == 0
     [sent] = [json.loads(line) for line in manifest.read_text().splitlines()]
     reasons = [r["reason"] for r in sent["review"]["reasons"]]
     assert reasons and reasons[0].startswith('skeleton 1 ("detector person 2"): left and right')
 
     images = first / "sample-images"
-    with preview("--manifest", str(manifest), "--images", str(images), "--output", str(second),
-                 "--job-name", REVIEW_JOB) as p:  # fmt: skip
-        sk = task(page, p, image)
+    with running_preview(["--manifest", str(manifest), "--images", str(images),
+                          "--output", str(second), "--job-name", REVIEW_JOB]) as p:  # fmt: skip
+        sk = open_task(page, p, image)
         assert sk.el.locator(".issues li").all_inner_texts() == reasons
         assert sk.value == skeletons  # round one's label is the starting point
         sk.el.locator(".card [data-act=row]", has_text="left_wrist").click()
         sk.press("g")  # swap it with its counterpart
-        sk.submit()
+        sk.button("submit").click()
+        wait_saved(page, image)
         reviewed = saved_line(p.job.output_manifest, image)
+        second_manifest = p.job.output_manifest
     assert reviewed["review"] == sent["review"]  # the key came through the round unchanged
 
     out = tmp_path / "export"
     code = export_results.main(
-        [str(first / "output.manifest"), "--review", str(second / "output.manifest"),
+        [str(first_manifest), "--review", str(second_manifest),
          "--images", str(images), "--out", str(out)]
     )  # fmt: skip
     assert code == 0
