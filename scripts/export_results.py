@@ -210,11 +210,11 @@ def export(args: argparse.Namespace, clients: AwsClients | None) -> int:
     if reviews:
         merge = ReviewMerge.load(
             (value, open_source(value, k, clients, label_attribute=args.label_attribute,
-                                what="--review", prog=PROG))
+                                what="--review", prog=PROG, outputs=outputs))
             for value, k in reviews
         )  # fmt: skip
     source = open_source(
-        args.source, kind, clients, label_attribute=args.label_attribute, prog=PROG
+        args.source, kind, clients, label_attribute=args.label_attribute, prog=PROG, outputs=outputs
     )
     first, lines = _first_label(source.lines, source.label_attribute)
     if first is not None and first[1] is None and outputs is None and not given:

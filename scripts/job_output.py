@@ -2,7 +2,8 @@
 
 Shared by ``export_results`` (its SOURCE and each ``--review``) and ``review_job``.
 A job name is looked up with ``describe_labeling_job`` (its ``OutputDatasetS3Uri``
-and label attribute); an ``s3://`` URI is read as it is; a local file (such as the
+and label attribute), or, on a stack with the self-hosted runner, in the runner's own
+table (the same facts); an ``s3://`` URI is read as it is; a local file (such as the
 offline preview's ``output.manifest``) from disk. Lines are streamed as bytes,
 split on line feeds only, so a byte that is not UTF-8 costs its line alone.
 """
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from scripts import gt_limits
+from components.stack_outputs import StackOutputs
+from handlers.task_service import NotFound
+from scripts import gt_limits, runner
 from scripts.aws import AwsClients
 from scripts.cli import UsageError, UserError, warn
 from scripts.s3 import S3Uri
@@ -61,9 +64,11 @@ def open_source(
     label_attribute: str | None = None,
     what: str = "SOURCE",
     prog: str,
+    outputs: StackOutputs | None = None,
 ) -> Source:
     """The manifest ``text`` names (``kind`` from :func:`source_kind`); S3 and job names
-    need ``clients``. ``prog`` signs the warning about a job that is still running."""
+    need ``clients``, and a job name the stack's ``outputs`` (which runner ran it).
+    ``prog`` signs the warning about a job that is still running."""
     if kind == "file":
         path = Path(text)
         return Source(path.stem, _file_lines(path), label_attribute, path.parent)
@@ -76,17 +81,32 @@ def open_source(
         return Source(
             key.parent.parent.parent.name or key.stem, _s3_lines(clients, uri), label_attribute
         )
-    job = clients.sagemaker.describe_labeling_job(LabelingJobName=text)
-    manifest = job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")
+    manifest, status, job_attribute = _job_output(text, clients, outputs)
     if not manifest:
         raise UserError(
-            f"{text} has no output manifest yet (status {job['LabelingJobStatus']});"
+            f"{text} has no output manifest yet (status {status});"
             " it is written when the job completes or is stopped"
         )
-    if job["LabelingJobStatus"] not in ("Completed", "Stopped"):
-        warn(prog, f"{text} is {job['LabelingJobStatus']}: reading the labels so far")
+    if status not in ("Completed", "Stopped"):
+        warn(prog, f"{text} is {status}: reading the labels so far")
     uri = S3Uri.parse(manifest, what="OutputDatasetS3Uri")
-    return Source(text, _s3_lines(clients, uri), label_attribute or job["LabelAttributeName"])
+    return Source(text, _s3_lines(clients, uri), label_attribute or job_attribute)
+
+
+def _job_output(
+    name: str, clients: AwsClients, outputs: StackOutputs | None
+) -> tuple[str | None, str, str]:
+    """(output manifest URI or None, status, label attribute) of a job, from the runner
+    that ran it: Ground Truth's ``DescribeLabelingJob``, or the self-hosted runner's table."""
+    if outputs is not None and runner.is_self_hosted(outputs):
+        try:
+            job = runner.task_service(outputs, clients).job(name)
+        except NotFound:
+            raise UserError(f"{name}: the stack's runner has no job of this name") from None
+        return job.output_manifest, job.status, job.spec.label_attribute
+    described = clients.sagemaker.describe_labeling_job(LabelingJobName=name)
+    manifest = described.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")
+    return manifest, described["LabelingJobStatus"], described["LabelAttributeName"]
 
 
 def _file_lines(path: Path) -> Iterator[bytes]:

@@ -218,7 +218,7 @@ def review(args: argparse.Namespace, clients: AwsClients | None) -> int:
         outputs = stack.read(args)
         clients = clients or AwsClients(outputs.region)
     source = open_source(
-        args.source, kind, clients, label_attribute=args.label_attribute, prog=PROG
+        args.source, kind, clients, label_attribute=args.label_attribute, prog=PROG, outputs=outputs
     )
     given = [_rig(args.rig)] if args.rig else []
     reading = SourceLines(source, RigBook.create(given, outputs.rig if outputs else None))

@@ -187,16 +187,18 @@ def test_self_hosted_job_status_follows_and_the_output_is_read_unchanged(
     assert "status:   Completed" in shown and f"output:   {output}" in shown
     assert "labeled:  3 of 3" in shown
 
-    export = tmp_path / "export"
-    code = export_results.main(
-        [output, "--stack-outputs", str(outputs_file), "--out", str(export),
-         "--max-pictures", "0", "--no-yolo"],
-        clients=clients,
-    )  # fmt: skip
-    assert code == 0, capsys.readouterr().err
-    coco = json.loads((export / "coco_keypoints.json").read_text())
-    assert sorted(i["file_name"] for i in coco["images"]) == ["a.jpg", "b.jpg", "c.jpg"]
-    assert len(coco["annotations"]) == 3
+    # The job's name finds its output through the runner, as Ground Truth's jobs do.
+    for source in (output, JOB):
+        export = tmp_path / f"export-{source.rsplit('/', 1)[-1]}"
+        code = export_results.main(
+            [source, "--stack-outputs", str(outputs_file), "--out", str(export),
+             "--max-pictures", "0", "--no-yolo"],
+            clients=clients,
+        )  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        coco = json.loads((export / "coco_keypoints.json").read_text())
+        assert sorted(i["file_name"] for i in coco["images"]) == ["a.jpg", "b.jpg", "c.jpg"]
+        assert len(coco["annotations"]) == 3
     text = clients.s3.get_object(Bucket=bucket, Key=output.split("/", 3)[3])["Body"].read()
     lines = [parse_output_manifest_line(x, rig=RIG) for x in text.decode().splitlines()]
     selection = select_for_review(lines, RIG)
