@@ -190,6 +190,19 @@ def execution_role_policy(
     return document(*statements)
 
 
+#: What the task service does to its table: items read and written, leases taken with
+#: conditional writes and transactions. IAM has no action for TransactWriteItems itself:
+#: a transaction is allowed by the actions of its parts (Put, Update, Delete, ConditionCheck).
+TASK_TABLE_ACTIONS = (
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+
+
 def job_launcher_policy(
     *,
     bucket_arn: str,
@@ -202,8 +215,10 @@ def job_launcher_policy(
     """What a person or CI job launching labeling jobs needs, PassRole included.
 
     With the self-hosted runner (``tasks_table_arn``), ``launch_job`` registers the
-    job and its tasks in the runner's table, ``job_status`` reads their progress and
-    stopping a job marks it stopped there.
+    job and its tasks in the runner's table, ``job_status`` reads their progress, and
+    stopping or settling a job runs the task service's own steps with the caller's
+    credentials: it moves finished tasks in the table, consolidates what has answers
+    and writes the job's output, as the task-service Lambda would.
     """
     partition = partition_of(bucket_arn)
     statements: list[Statement] = [
@@ -257,15 +272,16 @@ def job_launcher_policy(
             {
                 "Sid": "RunSelfHostedJobs",
                 "Effect": "Allow",
-                "Action": [
-                    "dynamodb:BatchWriteItem",
-                    "dynamodb:ConditionCheckItem",
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:Query",
-                    "dynamodb:UpdateItem",
-                ],
+                "Action": sorted({"dynamodb:BatchWriteItem", *TASK_TABLE_ACTIONS}),
                 "Resource": tasks_table_arn,
+            }
+        )
+        statements.append(
+            {
+                "Sid": "WriteSelfHostedJobOutput",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": objects(bucket_arn, OUTPUT_PREFIX),
             }
         )
     if kms_key_arn:
@@ -351,19 +367,6 @@ def lambda_role_policy(
     if tracing:
         statements.append(write_traces())
     return document(*statements)
-
-
-#: What the task service does to its table: items read and written, leases taken with
-#: conditional writes and transactions. IAM has no action for TransactWriteItems itself:
-#: a transaction is allowed by the actions of its parts (Put, Update, Delete, ConditionCheck).
-TASK_TABLE_ACTIONS = (
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-)
 
 
 def task_service_role_policy(

@@ -539,13 +539,25 @@ def test_parliament_finds_nothing_in_the_task_service_policy(
     assert findings == [], [(f.issue, f.detail) for f in findings]
 
 
-def test_job_launchers_may_register_self_hosted_jobs_in_the_table(
+def test_job_launchers_may_register_and_settle_self_hosted_jobs(
     self_hosted_stack: harness.StackRun, default_stack: harness.StackRun
 ) -> None:
     launcher = self_hosted_stack.named("ground-truth-job-launcher").inputs["policy"]
     table = self_hosted_stack.one(TABLE).outputs["arn"]
-    for action in ("dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:UpdateItem"):
+    # Registering (batch writes), following (queries) and stopping or settling a job,
+    # which moves finished tasks (a transaction with deletes) and writes the job's output.
+    for action in (
+        "dynamodb:BatchWriteItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    ):
         assert allows(launcher, action, table), action
+    bucket = self_hosted_stack.one("aws:s3/bucket:Bucket", "assets-bucket").outputs["arn"]
+    output = f"{bucket}/labeling_jobs/output/job/manifests/output/output.manifest"
+    assert allows(launcher, "s3:PutObject", output)
+    assert not allows(launcher, "s3:PutObject", f"{bucket}/infrastructure/x.js")
     assert not allows(launcher, "dynamodb:DeleteTable", table)
     default = default_stack.named("ground-truth-job-launcher").inputs["policy"]
     assert "dynamodb" not in default
