@@ -45,6 +45,7 @@ import secrets
 import sys
 import webbrowser
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -252,6 +253,7 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
     if not manifest:
         what = f"--manifest {args.manifest}: no usable lines" if args.manifest else "no images"
         raise SystemExit(f"--images {folder}: {what} ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    keep_earlier_session(output, args.job_name)
     with (output / "input.manifest").open("w", encoding="utf-8") as f:
         f.writelines(json.dumps(line) + "\n" for line in manifest)
     template = render_worker_template(
@@ -284,6 +286,26 @@ def build_job(args: argparse.Namespace) -> PreviewJob:
         spec, manifest, arn=job_arn(args.job_name, region=REGION, account=PREVIEW_ACCOUNT)
     )
     return PreviewJob(rig, images, manifest, args.label_attribute, args.job_name, output, service)
+
+
+def keep_earlier_session(output: Path, job_name: str) -> None:
+    """A job folder an earlier run left (its labels, answers and output manifest) is moved
+    aside whole, never overwritten: every run of the preview starts its job afresh."""
+    folder = output / job_name
+    if not folder.exists():
+        return
+    stamp = f"{job_name}.{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    kept = folder.with_name(stamp)
+    n = 1
+    while kept.exists():  # two runs within a second
+        n += 1
+        kept = folder.with_name(f"{stamp}-{n}")
+    folder.rename(kept)
+    print(
+        f"preview: the earlier run's labels of {job_name} are kept in {kept};"
+        " this run starts afresh",
+        file=sys.stderr,
+    )
 
 
 def grant_read_access(images: dict[str, Path], uri: str) -> str:
@@ -494,7 +516,16 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         server.server_close()
+        finish(job)
+    print(f"Stopped. Output manifest, every image listed: {job.output_manifest}")
     return 0
+
+
+def finish(job: PreviewJob) -> None:
+    """Stop the job as Ground Truth stops one: what has answers is consolidated, and the
+    output manifest lists every image, those nobody labeled without a label (so a merge
+    of a review round sees the images that were not reviewed)."""
+    job.service.stop(job.job_name)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from scripts.preview import PULUMI_YAML, build_job, parse_args
+from scripts.preview import PULUMI_YAML, build_job, finish, parse_args
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,35 @@ def test_preview_lists_the_files_it_cannot_use(tmp_path, capsys):
         f"preview: skipped {images / 'f.tiff'}: not one of {suffixes}",
         f"preview: skipped {images / 'more'}: a folder (only the images directly in --images are used)",
     ]
+
+
+def test_a_second_run_keeps_the_first_runs_labels(tmp_path, capsys):
+    """Each run starts its job afresh and rewrites the output manifest: the earlier run's
+    job folder (labels, answers, manifest) is moved aside whole, never overwritten."""
+    argv = ["--output", str(tmp_path), "--no-browser"]
+    first = build_job(parse_args(argv))
+    earlier = first.output_manifest
+    earlier.parent.mkdir(parents=True, exist_ok=True)
+    earlier.write_text('{"source-ref": "s3://preview/labeled-before.jpg"}\n')
+
+    second = build_job(parse_args(argv))
+    second.service.write_output_manifest(second.service.job(second.job_name))
+
+    [kept] = [p for p in tmp_path.iterdir() if p.name.startswith(f"{second.job_name}.")]
+    moved = kept / earlier.relative_to(tmp_path / second.job_name)
+    assert moved.read_text() == '{"source-ref": "s3://preview/labeled-before.jpg"}\n'
+    assert "labeled-before" not in second.output_manifest.read_text()
+    assert f"the earlier run's labels of {second.job_name} are kept in {kept}" in (
+        capsys.readouterr().err
+    )
+
+
+def test_stopping_the_preview_lists_every_image_as_ground_truth_does(tmp_path):
+    job = build_job(parse_args(["--output", str(tmp_path), "--no-browser"]))
+
+    finish(job)
+
+    lines = [json.loads(x) for x in job.output_manifest.read_text().splitlines()]
+    assert [line["source-ref"] for line in lines] == [line["source-ref"] for line in job.manifest]
+    assert not any(job.label_attribute in line for line in lines)  # nobody labeled them
+    assert all(f"{job.label_attribute}-metadata" in line for line in lines)
