@@ -2,8 +2,8 @@
 
 SOURCE is a job name (its output manifest is found with describe_labeling_job,
 or in the self-hosted runner's table), an s3:// URI of an output manifest, or a
-local file (such as the offline preview's output.manifest). The manifest is streamed, line by line, and both
-spellings of Ground Truth's metadata are read. Written to --out:
+local file (such as the offline preview's output.manifest). The manifest is
+streamed, line by line, and both spellings of Ground Truth's metadata are read. Written to --out:
 
   coco_keypoints.json  COCO keypoints: images with their width and height (the id is
                        the image's line number in the manifest), one annotation per
@@ -42,7 +42,8 @@ examples:
   .venv/bin/python -m scripts.export_results pose-20250314-093000-1f2e --out export/
   .venv/bin/python -m scripts.export_results \\
       s3://BUCKET/labeling_jobs/output/JOB/manifests/output/output.manifest
-  .venv/bin/python -m scripts.export_results preview-output/pose-labeling-preview/manifests/output/output.manifest \\
+  .venv/bin/python -m scripts.export_results \\
+      preview-output/pose-labeling-preview/manifests/output/output.manifest \\
       --images preview-output/sample-images --max-pictures 20
   # labels from before labels recorded their rig; accept lines not exported whole
   .venv/bin/python -m scripts.export_results old.manifest --rig human-18 --allow-partial

@@ -26,12 +26,15 @@ examples:
   .venv/bin/python -m scripts.review_job pose-20250314-093000-1f2e-review-1 --workers 2
 
   # offline: review the preview's labels in the preview, then merge
-  .venv/bin/python -m scripts.review_job preview-output/pose-labeling-preview/manifests/output/output.manifest \\
+  .venv/bin/python -m scripts.review_job \\
+      preview-output/pose-labeling-preview/manifests/output/output.manifest \\
       --manifest-only --manifest-out review.manifest
   make preview ARGS="--manifest review.manifest --images preview-output/sample-images \\
       --output preview-review --job-name pose-labeling-preview-review-1"
-  .venv/bin/python -m scripts.export_results preview-output/pose-labeling-preview/manifests/output/output.manifest \\
-      --review preview-review/pose-labeling-preview-review-1/manifests/output/output.manifest --images preview-output/sample-images
+  .venv/bin/python -m scripts.export_results \\
+      preview-output/pose-labeling-preview/manifests/output/output.manifest \\
+      --review preview-review/pose-labeling-preview-review-1/manifests/output/output.manifest \\
+      --images preview-output/sample-images
 
 The selection (counts by reason, a few examples) and progress go to stderr;
 --dry-run prints the request as JSON, a launch prints the job's name, ARN and
