@@ -72,4 +72,24 @@ Public API (import from the module; nothing is re-exported here, so that
     moves fields to one S3 file), ``json_size``, ``overflow_uri``,
     ``restore_overflow(label, read_text)`` (for readers of the output manifest; the
     export calls it).
+
+The self-hosted runner's task service (``docs/self-hosted.md``):
+
+``handlers.task_service``
+    ``TaskService(tasks, objects, rig, template)``: ``register``, ``next``, ``submit``,
+    ``release``, ``stop``, ``settle``, ``progress``, ``write_output_manifest``; the
+    one implementation behind the deployed runner and the offline preview.
+``handlers.task_api``
+    ``lambda_handler(event, context)`` (API Gateway HTTP API, JWT authorizer) and
+    ``handle``, which the preview's server calls with the same events.
+``handlers.task_records``
+    ``Job``, ``JobSpec``, ``Task``, ``Slot`` and the two storage interfaces
+    (``TaskTable``, ``ObjectStore``); ``handlers.task_store_aws`` implements them on
+    DynamoDB and S3, ``scripts/task_local.py`` in memory and files.
+``handlers.task_template``
+    ``render_task(template, task_input, grant_read_access)``: stage 2 of the worker
+    template, the subset our template uses, without python-liquid.
+``handlers.task_groundtruth``
+    Ground Truth's events and file layout as the runners write them: ``job_arn``,
+    ``output_prefix``, ``output_manifest_uri``, ``output_manifest_line``.
 """
