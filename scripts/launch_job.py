@@ -55,7 +55,7 @@ from scripts import gt_limits, manifest, pre_annotations, runner, stack, upload
 from scripts.aws import DEFAULT_CONCURRENCY, AwsClients
 from scripts.cli import ArgumentParser, UsageError, UserError, run, warn
 from scripts.manifest import ManifestEntry
-from scripts.s3 import S3Uri, is_image, list_objects
+from scripts.s3 import S3Uri, list_images
 
 PROG = "python -m scripts.launch_job"
 DEFAULT_KEYWORDS = ["pose", "keypoints", "skeleton"]
@@ -403,7 +403,11 @@ def _find_images(
                 " can read only that bucket, so grant it read access and add CORS (GET from any"
                 " origin) to this bucket, or tasks fail to load their images",
             )
-        names = _list_images(clients, prefix_uri)
+        names, skipped = list_images(clients.s3, prefix_uri)
+        if skipped:
+            warn(
+                PROG, f"skipping {skipped} objects under {prefix_uri} that are not .jpg/.jpeg/.png"
+            )
         if not names:
             raise UserError(f"no .jpg, .jpeg or .png objects under {prefix_uri}")
         return [(name, str(prefix_uri.join(name))) for name in names], [], None
@@ -567,20 +571,6 @@ def _check_workteam(arn: str, region: str, task_lifetime: int | None) -> None:
             f"--task-lifetime: at most {gt_limits.describe_seconds(high)} for the Mechanical Turk"
             f" workforce, got {task_lifetime} s"
         )
-
-
-def _list_images(clients: AwsClients, prefix: S3Uri) -> list[str]:
-    names = []
-    skipped = 0
-    for obj in list_objects(clients.s3, prefix.bucket, prefix.key):
-        name = obj.key[len(prefix.key) :]
-        if is_image(name):
-            names.append(name)
-        elif not obj.key.endswith("/"):
-            skipped += 1
-    if skipped:
-        warn(PROG, f"skipping {skipped} objects under {prefix} that are not .jpg/.jpeg/.png")
-    return names
 
 
 def _some(names: list[str], limit: int = 5) -> str:

@@ -57,7 +57,7 @@ from scripts import gt_limits, stack, upload
 from scripts.aws import AwsClients
 from scripts.cli import ArgumentParser, UsageError, UserError, describe_client_error, run, warn
 from scripts.pose_models import INSTALL_HINT
-from scripts.s3 import S3Uri, is_image, list_objects
+from scripts.s3 import S3Uri, list_images
 
 if TYPE_CHECKING:
     from scripts.pose_models import Person, PoseModel, Prepared
@@ -203,13 +203,8 @@ def find_images(source: str, clients: AwsClients) -> list[ImageRef]:
         prefix = S3Uri.parse(source, what="S3_PREFIX")
         if prefix.key and not prefix.key.endswith("/"):
             prefix = S3Uri(prefix.bucket, prefix.key + "/")
-        refs, skipped = [], 0
-        for obj in list_objects(clients.s3, prefix.bucket, prefix.key):
-            name = obj.key[len(prefix.key) :]
-            if is_image(name):
-                refs.append(ImageRef(name, uri=S3Uri(prefix.bucket, obj.key)))
-            elif not obj.key.endswith("/"):
-                skipped += 1
+        names, skipped = list_images(clients.s3, prefix)
+        refs = [ImageRef(name, uri=prefix.join(name)) for name in names]
         if skipped:
             warn(PROG, f"skipping {skipped} objects under {prefix} that are not .jpg/.jpeg/.png")
         if not refs:

@@ -52,3 +52,17 @@ def list_objects(client: S3Client, bucket: str, prefix: str) -> Iterator[S3Objec
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             yield S3Object(item["Key"], item["Size"])
+
+
+def list_images(client: S3Client, prefix: S3Uri) -> tuple[list[str], int]:
+    """The images under ``prefix`` by name (their key after the prefix), in key order, and
+    how many other objects were passed over (folder markers are not counted)."""
+    names: list[str] = []
+    skipped = 0
+    for obj in list_objects(client, prefix.bucket, prefix.key):
+        name = obj.key[len(prefix.key) :]
+        if is_image(name):
+            names.append(name)
+        elif not obj.key.endswith("/"):
+            skipped += 1
+    return names, skipped
