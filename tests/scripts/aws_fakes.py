@@ -135,3 +135,45 @@ def labeling_job_description(
         },
         "LabelingJobOutput": {"OutputDatasetS3Uri": output_manifest},
     }
+
+
+def create_labeling_job_request(
+    bucket: str,
+    job: str,
+    *,
+    attribute: str = "label-results",
+    title: str = "Pose labeling: coco-person-17",
+    description: str = "Place the 17 keypoints of the coco-person-17 skeleton on each"
+    " instance in the image; mark hidden points as occluded.",
+    **human: Any,
+) -> dict[str, Any]:
+    """The CreateLabelingJob request a launch makes with the default options, written out
+    in full against the stack outputs of :func:`stack_outputs`; ``human`` overrides or
+    adds ``HumanTaskConfig`` members."""
+    return {
+        "LabelingJobName": job,
+        "LabelAttributeName": attribute,
+        "InputConfig": {
+            "DataSource": {
+                "S3DataSource": {
+                    "ManifestS3Uri": f"s3://{bucket}/labeling_jobs/manifests/{job}.manifest"
+                }
+            }
+        },
+        "OutputConfig": {"S3OutputPath": f"s3://{bucket}/labeling_jobs/output/"},
+        "RoleArn": ROLE_ARN,
+        "HumanTaskConfig": {
+            "WorkteamArn": WORKTEAM_ARN,
+            "UiConfig": {
+                "UiTemplateS3Uri": f"s3://{bucket}/infrastructure/ground_truth_templates/pose.liquid.html"
+            },
+            "PreHumanTaskLambdaArn": PRE_LAMBDA_ARN,
+            "TaskKeywords": ["pose", "keypoints", "skeleton"],
+            "TaskTitle": title,
+            "TaskDescription": description,
+            "NumberOfHumanWorkersPerDataObject": 1,
+            "TaskTimeLimitInSeconds": 3600,
+            "AnnotationConsolidationConfig": {"AnnotationConsolidationLambdaArn": POST_LAMBDA_ARN},
+            **human,
+        },
+    }

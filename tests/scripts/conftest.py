@@ -15,9 +15,17 @@ def moto_endpoint() -> Iterator[str]:
         yield endpoint
 
 
+@pytest.fixture(scope="module")
+def shared_clients(moto_endpoint: str) -> tuple[Any, Any]:
+    """(S3, SageMaker) clients built once for a module: building a SageMaker client loads
+    a service model of several MB, which cost most of each test's time."""
+    return aws_fakes.s3_client(moto_endpoint), aws_fakes.sagemaker_client()[0]
+
+
 @pytest.fixture
-def s3(moto_endpoint: str) -> Any:
-    return aws_fakes.s3_client(moto_endpoint)
+def s3(shared_clients: tuple[Any, Any]) -> Any:
+    """The shared S3 client; each test still gets a bucket of its own (``bucket``)."""
+    return shared_clients[0]
 
 
 @pytest.fixture
@@ -26,9 +34,9 @@ def bucket(s3: Any) -> str:
 
 
 @pytest.fixture
-def sagemaker() -> Iterator[tuple[Any, Stubber]]:
-    """(client, stubber); every queued response must have been used by the end of the test."""
-    client, stubber = aws_fakes.sagemaker_client()
-    with stubber:
+def sagemaker(shared_clients: tuple[Any, Any]) -> Iterator[tuple[Any, Stubber]]:
+    """(client, a fresh Stubber); every queued response must be used by the end of the test."""
+    client = shared_clients[1]
+    with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()

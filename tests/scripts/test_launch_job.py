@@ -32,12 +32,12 @@ from scripts.aws import AwsClients
 from tests.scripts import aws_fakes
 from tests.scripts.aws_fakes import (
     ACCOUNT,
-    POST_LAMBDA_ARN,
     PRE_LAMBDA_ARN,
     REGION,
     ROLE_ARN,
     WORKTEAM_ARN,
     RequestLog,
+    create_labeling_job_request,
     object_keys,
 )
 from tests.scripts.images import make_folder
@@ -48,56 +48,7 @@ JOB_ARN = f"arn:aws:sagemaker:{REGION}:123456789012:labeling-job/{JOB}"
 
 def expected_request(bucket: str, job: str = JOB, **human: Any) -> dict[str, Any]:
     """The create_labeling_job request for the default options, written out in full."""
-    return {
-        "LabelingJobName": job,
-        "LabelAttributeName": "label-results",
-        "InputConfig": {
-            "DataSource": {
-                "S3DataSource": {
-                    "ManifestS3Uri": f"s3://{bucket}/labeling_jobs/manifests/{job}.manifest"
-                }
-            }
-        },
-        "OutputConfig": {"S3OutputPath": f"s3://{bucket}/labeling_jobs/output/"},
-        "RoleArn": ROLE_ARN,
-        "HumanTaskConfig": {
-            "WorkteamArn": WORKTEAM_ARN,
-            "UiConfig": {
-                "UiTemplateS3Uri": f"s3://{bucket}/infrastructure/ground_truth_templates/pose.liquid.html"
-            },
-            "PreHumanTaskLambdaArn": PRE_LAMBDA_ARN,
-            "TaskKeywords": ["pose", "keypoints", "skeleton"],
-            "TaskTitle": "Pose labeling: coco-person-17",
-            "TaskDescription": "Place the 17 keypoints of the coco-person-17 skeleton on each"
-            " instance in the image; mark hidden points as occluded.",
-            "NumberOfHumanWorkersPerDataObject": 1,
-            "TaskTimeLimitInSeconds": 3600,
-            "AnnotationConsolidationConfig": {"AnnotationConsolidationLambdaArn": POST_LAMBDA_ARN},
-            **human,
-        },
-    }
-
-
-@pytest.fixture(scope="module")
-def shared_clients(moto_endpoint: str) -> tuple[Any, Any]:
-    """(S3, SageMaker) clients built once for the module: building a SageMaker client
-    loads a service model of several MB, which cost most of each test's time."""
-    return aws_fakes.s3_client(moto_endpoint), aws_fakes.sagemaker_client()[0]
-
-
-@pytest.fixture
-def s3(shared_clients: tuple[Any, Any]) -> Any:
-    """The shared S3 client; each test still gets a bucket of its own (``bucket``)."""
-    return shared_clients[0]
-
-
-@pytest.fixture
-def sagemaker(shared_clients: tuple[Any, Any]) -> Iterator[tuple[Any, Stubber]]:
-    """(client, a fresh Stubber); every queued response must be used by the end of the test."""
-    client = shared_clients[1]
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    return create_labeling_job_request(bucket, job, **human)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ pre-annotation step, as Ground Truth would.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from scripts.aws import AwsClients
 from scripts.review_key import fit_reasons
 from scripts.review_selection import Reason, ReviewSelection
 from tests.scripts import aws_fakes
-from tests.scripts.aws_fakes import POST_LAMBDA_ARN, PRE_LAMBDA_ARN, ROLE_ARN, WORKTEAM_ARN
+from tests.scripts.aws_fakes import WORKTEAM_ARN, create_labeling_job_request
 from tests.scripts.review_lines import (
     ATTRIBUTE,
     COCO,
@@ -45,25 +44,6 @@ MISSED = (
 )
 
 
-@pytest.fixture(scope="module")
-def shared_clients(moto_endpoint: str) -> tuple[Any, Any]:
-    """(S3, SageMaker) built once: a SageMaker client loads a service model of several MB."""
-    return aws_fakes.s3_client(moto_endpoint), aws_fakes.sagemaker_client()[0]
-
-
-@pytest.fixture
-def s3(shared_clients: tuple[Any, Any]) -> Any:
-    return shared_clients[0]
-
-
-@pytest.fixture
-def sagemaker(shared_clients: tuple[Any, Any]) -> Iterator[tuple[Any, Stubber]]:
-    client = shared_clients[1]
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
-
-
 @pytest.fixture
 def source(tmp_path: Path, bucket: str) -> Path:
     path = tmp_path / "output.manifest"
@@ -79,34 +59,15 @@ def outputs(tmp_path: Path, bucket: str) -> Path:
 
 
 def expected_request(bucket: str, job: str, **human: Any) -> dict[str, Any]:
-    return {
-        "LabelingJobName": job,
-        "LabelAttributeName": ATTRIBUTE,
-        "InputConfig": {
-            "DataSource": {
-                "S3DataSource": {
-                    "ManifestS3Uri": f"s3://{bucket}/labeling_jobs/manifests/{job}.manifest"
-                }
-            }
-        },
-        "OutputConfig": {"S3OutputPath": f"s3://{bucket}/labeling_jobs/output/"},
-        "RoleArn": ROLE_ARN,
-        "HumanTaskConfig": {
-            "WorkteamArn": WORKTEAM_ARN,
-            "UiConfig": {
-                "UiTemplateS3Uri": f"s3://{bucket}/infrastructure/ground_truth_templates/pose.liquid.html"
-            },
-            "PreHumanTaskLambdaArn": PRE_LAMBDA_ARN,
-            "TaskKeywords": ["pose", "keypoints", "skeleton"],
-            "TaskTitle": "Pose review: coco-person-17",
-            "TaskDescription": "Check the skeletons against the image; the notes beside it say"
-            " why it was sent back. Correct what is wrong, or tick No changes needed.",
-            "NumberOfHumanWorkersPerDataObject": 1,
-            "TaskTimeLimitInSeconds": 3600,
-            "AnnotationConsolidationConfig": {"AnnotationConsolidationLambdaArn": POST_LAMBDA_ARN},
-            **human,
-        },
-    }
+    return create_labeling_job_request(
+        bucket,
+        job,
+        attribute=ATTRIBUTE,
+        title="Pose review: coco-person-17",
+        description="Check the skeletons against the image; the notes beside it say why it"
+        " was sent back. Correct what is wrong, or tick No changes needed.",
+        **human,
+    )
 
 
 def expect_launch(stubber: Stubber, request: dict[str, Any]) -> None:
