@@ -146,7 +146,7 @@ class Rig:
     def sigma(self, label: str) -> float:
         return self.keypoints[self._index[label]].sigma
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """A short hash of the keypoint labels in order: two rigs that place, name or
         order their keypoints differently never share it, so a label records which
@@ -154,7 +154,7 @@ class Rig:
         text = json.dumps(list(self.labels), ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
 
-    @property
+    @functools.cached_property
     def identity(self) -> RigIdentity:
         return RigIdentity(self.name, self.fingerprint)
 
