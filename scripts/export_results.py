@@ -89,6 +89,7 @@ import orjson
 from PIL import Image
 from tqdm import tqdm
 
+from components.s3_layout import IMAGES_PREFIX
 from components.stack_outputs import StackOutputs
 from handlers.rig import Rig, RigError, load_rig
 from scripts import draw_skeletons, export_lines, export_paths, gt_limits, stack, yolo_pose
@@ -103,7 +104,6 @@ from scripts.job_output import Source, open_source, source_kind
 from scripts.review_merge import ReviewMerge
 
 PROG = "python -m scripts.export_results"
-IMAGES_PREFIX = "labeling_jobs/images/"
 DEFAULT_MAX_PICTURES = 100
 #: Lines read ahead, at most, to find the first label and check its rig before
 #: anything is written (the lines the export processes before starting workers).
