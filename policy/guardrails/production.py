@@ -23,7 +23,11 @@ from .graph import of_type, referenced, referencing
 PRODUCTION_MARKERS = (
     types.WEB_ACL | types.KMS_KEY | types.LOG_DELIVERY | types.BUCKET_LOGGING | types.METRIC_ALARM
 )
-REQUIRED_MANAGED_RULES = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesAmazonIpReputationList")
+REQUIRED_MANAGED_RULES = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
 CONFIG = PolicyConfigSchema(properties={"production": {"type": "boolean", "default": False}})
 
 

@@ -502,6 +502,7 @@ def test_production_waf_catches_a_distribution_without_web_acl(
     [
         (0, r"AWSManagedRulesAmazonIpReputationList is missing"),
         (1, r"AWSManagedRulesCommonRuleSet is missing"),
+        (2, r"AWSManagedRulesKnownBadInputsRuleSet is missing"),
         (-1, r"no rate-based rule"),
     ],
 )
