@@ -56,6 +56,14 @@ def run(capsys: Any, *argv: str, clients: AwsClients | None = None) -> tuple[int
     return code, captured.out, captured.err
 
 
+def label_with(
+    capsys: Any, source: Path | str, model: Path, outputs: Path, *extra: str, **kwargs: Any
+) -> tuple[int, str, str]:
+    """``prelabel SOURCE --model MODEL --stack-outputs OUTPUTS [extra]``."""
+    argv = [str(source), "--model", str(model), "--stack-outputs", str(outputs), *extra]
+    return run(capsys, *argv, **kwargs)
+
+
 def read_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
@@ -124,16 +132,7 @@ def test_people_come_back_in_image_pixels_with_low_confidence_points_left_out(
     )
     out = tmp_path / "pre.jsonl"
 
-    code, stdout, err = run(
-        capsys,
-        str(folder),
-        "--model",
-        str(model),
-        "--stack-outputs",
-        str(outputs_file),
-        "--out",
-        str(out),
-    )
+    code, stdout, err = label_with(capsys, folder, model, outputs_file, "--out", str(out))
 
     assert code == 0, err
     assert stdout == ""
@@ -210,15 +209,7 @@ def test_the_image_reaches_the_model_where_the_inverse_letterbox_says(
     shown.transpose(Image.Transpose.ROTATE_90).save(folder / "turned.jpg", quality=95, exif=exif)
     model = bright_spot_model(tmp_path / "spot.onnx", (320, 320))
 
-    code, stdout, err = run(
-        capsys,
-        str(folder),
-        "--model",
-        str(model),
-        "--stack-outputs",
-        str(outputs_file),
-        "--dry-run",
-    )
+    code, stdout, err = label_with(capsys, folder, model, outputs_file, "--dry-run")
 
     assert code == 0, err
     found = {
@@ -267,16 +258,14 @@ def test_keypoint_names_from_metadata_or_option_map_to_the_rig_by_label(
     with pytest.raises(ModelError, match=r"predicts 2 keypoints and its metadata does not name"):
         yolo_pose_onnx.load(unnamed)
 
-    code, stdout, _ = run(
+    code, stdout, _ = label_with(
         capsys,
-        str(folder),
-        "--model",
-        str(model),
-        "--stack-outputs",
-        str(truck),
+        folder,
+        model,
+        truck,
         "--dry-run",
         "--keypoint-names",
-        "left_front_wheel,right_rear_wheel",
+        "left_front_wheel, right_rear_wheel",
     )
 
     assert code == 0
@@ -294,9 +283,7 @@ def test_human_18_gets_the_twelve_shared_keypoints_and_says_which_are_not(
     folder = make_folder(tmp_path / "images", ["a.jpg"])
     model = constant_model(tmp_path / "m.onnx", [Candidate(32, 32, 20, 40, 0.9)])
 
-    code, stdout, err = run(
-        capsys, str(folder), "--model", str(model), "--stack-outputs", str(outputs), "--dry-run"
-    )
+    code, stdout, err = label_with(capsys, folder, model, outputs, "--dry-run")
 
     assert code == 0
     person = json.loads(stdout)["annotations"][0]
@@ -320,16 +307,7 @@ def test_a_rig_with_no_keypoint_in_common_is_refused_in_one_line(
     model = constant_model(tmp_path / "m.onnx", [Candidate(32, 32, 20, 40, 0.9)])
     out = tmp_path / "pre.jsonl"
 
-    code, _, err = run(
-        capsys,
-        str(folder),
-        "--model",
-        str(model),
-        "--stack-outputs",
-        str(outputs),
-        "--out",
-        str(out),
-    )
+    code, _, err = label_with(capsys, folder, model, outputs, "--out", str(out))
 
     assert code == 1
     assert err.count("\n") == 1
@@ -396,15 +374,8 @@ def test_an_unusable_model_is_one_line_naming_it(
     folder = make_folder(tmp_path / "images", ["a.jpg"])
     model = build(tmp_path / "model.onnx")
 
-    code, _, err = run(
-        capsys,
-        str(folder),
-        "--model",
-        str(model),
-        "--stack-outputs",
-        str(outputs_file),
-        "--out",
-        str(tmp_path / "pre.jsonl"),
+    code, _, err = label_with(
+        capsys, folder, model, outputs_file, "--out", str(tmp_path / "pre.jsonl")
     )
 
     assert code == 1
@@ -463,16 +434,7 @@ def test_an_undecodable_image_is_listed_and_the_others_are_written(
     model = constant_model(tmp_path / "m.onnx", [Candidate(32, 32, 20, 40, 0.9)])
     out = tmp_path / "pre.jsonl"
 
-    code, _, err = run(
-        capsys,
-        str(folder),
-        "--model",
-        str(model),
-        "--stack-outputs",
-        str(outputs_file),
-        "--out",
-        str(out),
-    )
+    code, _, err = label_with(capsys, folder, model, outputs_file, "--out", str(out))
 
     assert code == 1
     assert [line["image"] for line in read_lines(out)] == ["a.jpg", "sub/c.png"]
@@ -489,16 +451,8 @@ def test_dry_run_prints_a_few_images_and_writes_nothing(
     model = constant_model(tmp_path / "m.onnx", [Candidate(32, 32, 20, 40, 0.9)])
     out = tmp_path / "pre.jsonl"
 
-    code, stdout, err = run(
-        capsys,
-        str(folder),
-        "--model",
-        str(model),
-        "--stack-outputs",
-        str(outputs_file),
-        "--out",
-        str(out),
-        "--dry-run",
+    code, stdout, err = label_with(
+        capsys, folder, model, outputs_file, "--out", str(out), "--dry-run"
     )
 
     assert code == 0
@@ -527,16 +481,7 @@ def test_an_interrupted_run_keeps_finished_images_in_the_partial_file(
 
     monkeypatch.setattr(prelabel, "skeletons_for", interrupt_on_the_second)
 
-    code, _, err = run(
-        capsys,
-        str(folder),
-        "--model",
-        str(model),
-        "--stack-outputs",
-        str(outputs_file),
-        "--out",
-        str(out),
-    )
+    code, _, err = label_with(capsys, folder, model, outputs_file, "--out", str(out))
 
     assert code == 130
     assert out.read_text() == "an earlier run's file\n"
@@ -589,16 +534,7 @@ def test_prelabel_then_launch_job_matches_every_image_of_a_folder(
     model = constant_model(tmp_path / "m.onnx", crowd, input_size=(640, 640))
     pre = tmp_path / "pre.jsonl"
 
-    code, _, err = run(
-        capsys,
-        str(folder),
-        "--model",
-        str(model),
-        "--stack-outputs",
-        str(outputs_file),
-        "--out",
-        str(pre),
-    )
+    code, _, err = label_with(capsys, folder, model, outputs_file, "--out", str(pre))
     assert code == 0, err
     assert "left out the" in err and "lowest-scored of 30 people" in err
 
