@@ -77,6 +77,12 @@ class StackSettings:
                 "aws:region is not set: run `pulumi config set aws:region <region>`"
                 " (a region where SageMaker Ground Truth is available, e.g. us-east-1)"
             )
+        if config.get("tags") is not None:
+            raise SettingsError(
+                f"{name}:tags: tags are now the AWS provider's own setting, aws:defaultTags;"
+                f" move them (`pulumi config set --path aws:defaultTags.tags.team vision`"
+                f" for each) and run `pulumi config rm {name}:tags`"
+            )
         production = config.require_bool("production")
         runner = _one_of(name, "runner", config.require("runner"), RUNNERS)
         workteam = _workteam(name, config, region, runner)

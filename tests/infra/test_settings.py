@@ -124,6 +124,13 @@ def test_default_tags_that_are_not_a_tags_map_are_refused() -> None:
     )
 
 
+def test_the_old_tags_setting_says_where_tags_went() -> None:
+    fails_with(
+        harness.stack_config(tags=["team=vision"]),
+        r"pose-labeling:tags: tags are now the AWS provider's own setting, aws:defaultTags",
+    )
+
+
 def test_tags_in_every_script_aws_allows_are_accepted(default_stack: harness.StackRun) -> None:
     values = {"team": "vision", "équipe": "vision par ordinateur", "path": "a/b:c=d@e_f.g-h+i"}
     run = harness.run_main(tags(**values, empty=""))
